@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/devstack"
+	"github.com/tokenwall/tokenwall/examples/billing"
+	"github.com/tokenwall/tokenwall/vault"
+)
+
+// devFlags are the flags of `tokenwall dev`.
+type devFlags struct {
+	port, appPort, adminPort int
+	data                     string
+}
+
+// runDev starts the whole development stack on 127.0.0.1: a Vault dev server with fresh
+// secrets, stripe-mock, the demo billing app and tokenwall with a self-signed certificate.
+// It prints the checkout URL and stops every child on SIGINT or SIGTERM.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var f devFlags
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&f.port, "port", 8443, "tokenwall HTTPS port")
+	fs.IntVar(&f.appPort, "app-port", 8080, "demo billing app port")
+	fs.IntVar(&f.adminPort, "admin-port", 9090, "admin (metrics) port")
+	fs.StringVar(&f.data, "data", ".dev", "folder for logs, certificates and the dev Vault token")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := dev(ctx, f, stdout); err != nil {
+		fmt.Fprintf(stderr, "tokenwall dev: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func dev(ctx context.Context, f devFlags, stdout io.Writer) (err error) {
+	data, err := filepath.Abs(f.data)
+	if err != nil {
+		return err
+	}
+	logs := filepath.Join(data, "logs")
+	for _, d := range []string{logs, filepath.Join(data, "vault"), filepath.Join(data, "stripe-mock"), filepath.Join(data, "tls")} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return err
+		}
+	}
+	var stops []func() error
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			err = errors.Join(err, stops[i]())
+		}
+	}()
+	logFile := func(name string) (io.Writer, error) {
+		fl, err := os.OpenFile(filepath.Join(logs, name), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err == nil {
+			stops = append(stops, fl.Close)
+		}
+		return fl, err
+	}
+
+	vlog, err := logFile("vault.log")
+	if err != nil {
+		return err
+	}
+	vs, err := devstack.StartVault(ctx, devstack.Options{Dir: filepath.Join(data, "vault"), Log: vlog})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, vs.Stop)
+	slog, err := logFile("stripe-mock.log")
+	if err != nil {
+		return err
+	}
+	sm, err := devstack.StartStripeMock(ctx, devstack.Options{Dir: filepath.Join(data, "stripe-mock"), Log: slog})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, sm.Stop)
+
+	tokenFile := filepath.Join(data, "vault-token")
+	if err := os.WriteFile(tokenFile, []byte(vs.Token), 0o600); err != nil {
+		return err
+	}
+	cfg := devConfig(f, data, vs.Addr, sm.URL, tokenFile)
+	if cfg.Listen.CertFile, cfg.Listen.KeyFile, err = devstack.WriteSelfSignedCert(filepath.Join(data, "tls")); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("dev config: %w", err)
+	}
+	if err := provisionDevSecrets(ctx, cfg); err != nil {
+		return err
+	}
+
+	st, err := start(ctx, cfg, io.Discard, os.Getenv)
+	if err != nil {
+		return err
+	}
+	app := billing.New(billing.Options{SigningKeys: func() [][]byte {
+		k, err := st.cache.Get(vault.SecretSigningKey)
+		if err != nil {
+			return nil
+		}
+		return [][]byte{k.Reveal()}
+	}})
+	appSrv, err := serveApp(app, f.appPort)
+	if err != nil {
+		st.abort()
+		return err
+	}
+	stops = append(stops, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return appSrv.Shutdown(sctx)
+	})
+
+	fmt.Fprintf(stdout, "tokenwall: checkout at https://%s/checkout\n", st.public.Addr())
+	fmt.Fprintf(stdout, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", logs, st.admin.Addr())
+	return st.serve(ctx)
+}
+
+// devConfig is the configuration of the dev stack: one form route for the demo checkout.
+func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.Config {
+	cfg := config.Default()
+	cfg.Listen.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(f.port))
+	cfg.Admin.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(f.adminPort))
+	cfg.Upstream.URL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(f.appPort))
+	cfg.Vault.Address = vaultAddr
+	cfg.Vault.Auth.TokenFile = tokenFile
+	cfg.Gateway.Stripe.APIURL = stripeURL
+	cfg.Log.File = filepath.Join(data, "logs", "tokenwall.log")
+	cfg.Routes = []config.Route{config.Route{
+		Path: "/checkout/submit",
+		Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"},
+	}.WithDefaults()}
+	return cfg
+}
+
+// provisionDevSecrets writes a fresh Stripe test key and signing key into the dev Vault.
+func provisionDevSecrets(ctx context.Context, cfg config.Config) error {
+	c, err := vault.Dial(ctx, vault.Options{
+		Address: cfg.Vault.Address, Timeout: cfg.Vault.Timeout.D(), KVMount: cfg.Vault.KVMount,
+		Auth: vault.Auth{Method: "token", TokenFile: cfg.Vault.Auth.TokenFile},
+	})
+	if err != nil {
+		return err
+	}
+	stripeKey := "sk_test_" + randomHex(24)
+	if err := c.WriteKV(ctx, cfg.Vault.StripeKeyPath, stripeKey); err != nil {
+		return err
+	}
+	return c.WriteKV(ctx, cfg.Vault.SigningKeyPath, randomHex(32))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// serveApp serves the demo billing app on 127.0.0.1:port.
+func serveApp(app http.Handler, port int) (*http.Server, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("billing app listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}

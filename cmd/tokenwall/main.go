@@ -1,0 +1,55 @@
+// Command tokenwall is the payment tokenization proxy: one binary with a subcommand per file.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tokenwall/tokenwall/proxy"
+)
+
+const usage = `tokenwall: payment tokenization proxy
+
+usage:
+  tokenwall serve --config FILE     run the proxy
+  tokenwall dev [flags]             run the whole dev stack on loopback (what "make run" does)
+  tokenwall check-config --config FILE
+                                    validate a config and print it, redacted
+`
+
+// command is one subcommand: it gets its arguments and returns the process exit code.
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+
+func main() {
+	// Error strings are scrubbed before any logger writes them; set once, before any logger.
+	zerolog.ErrorMarshalFunc = proxy.ScrubErrorMarshaller
+	zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	commands := map[string]command{
+		"serve":        runServe,
+		"dev":          runDev,
+		"check-config": runCheckConfig,
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "tokenwall: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}

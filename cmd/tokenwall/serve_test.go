@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenwall/tokenwall/devstack"
+	"github.com/tokenwall/tokenwall/testkit"
+)
+
+// writeConfig writes a valid config whose Vault is at vaultAddr and returns its path.
+func writeConfig(t *testing.T, vaultAddr, tokenFile string) string {
+	t.Helper()
+	dir := testkit.ArtifactsDir(t)
+	cert, key, err := devstack.WriteSelfSignedCert(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := devstack.FreePort()
+	admin, _ := devstack.FreePort()
+	yaml := `listen:
+  addr: 127.0.0.1:` + strconv.Itoa(port) + `
+  cert_file: ` + cert + `
+  key_file: ` + key + `
+admin:
+  addr: 127.0.0.1:` + strconv.Itoa(admin) + `
+upstream:
+  url: http://127.0.0.1:9
+vault:
+  address: ` + vaultAddr + `
+  timeout: 1s
+  auth:
+    token_file: ` + tokenFile + `
+gateway:
+  stripe:
+    api_url: http://127.0.0.1:9
+log:
+  file: ` + filepath.Join(dir, "tokenwall.log") + `
+routes:
+  - path: /checkout/submit
+    card: {number: card_number, exp: card_exp, cvc: card_cvc}
+`
+	p := filepath.Join(dir, "tokenwall.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func writeToken(t *testing.T, token string) string {
+	p := filepath.Join(t.TempDir(), "vault-token") // a secret: not in the artifacts
+	if err := os.WriteFile(p, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestServeRefusesToStartWithoutVault(t *testing.T) {
+	port, err := devstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, "http://127.0.0.1:"+strconv.Itoa(port), writeToken(t, "not-a-real-token"))
+	code, _, stderr := runCmd(t, "serve", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, "cannot start without vault") || !strings.Contains(stderr, "vault unreachable") {
+		t.Fatalf("exit %d, stderr %q: want 1 and a message naming the unreachable vault", code, stderr)
+	}
+	if strings.Contains(stderr, "not-a-real-token") {
+		t.Error("the vault token was printed")
+	}
+}
+
+func startVault(t *testing.T) *devstack.Vault {
+	t.Helper()
+	v, err := devstack.StartVault(context.Background(), devstack.Options{Dir: testkit.ArtifactsDir(t), Log: testkit.LogFile(t, "vault.log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Stop() })
+	return v
+}
+
+func TestServeRefusesToStartWithoutSecrets(t *testing.T) {
+	v := startVault(t)
+	code, _, stderr := runCmd(t, "serve", "--config", writeConfig(t, v.Addr, writeToken(t, v.Token)))
+	if code != 1 || !strings.Contains(stderr, "secret missing in vault") || !strings.Contains(stderr, "secret/tokenwall/stripe") {
+		t.Fatalf("exit %d, stderr %q: want 1 naming the missing secret", code, stderr)
+	}
+	if strings.Contains(stderr, v.Token) {
+		t.Error("the vault token was printed")
+	}
+}
+
+func TestServeRefusesToStartWithABadToken(t *testing.T) {
+	v := startVault(t)
+	code, _, stderr := runCmd(t, "serve", "--config", writeConfig(t, v.Addr, writeToken(t, "hvs.wrongtoken")))
+	if code != 1 || !strings.Contains(stderr, "vault refused authentication") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if strings.Contains(stderr, "hvs.wrongtoken") {
+		t.Error("the vault token was printed")
+	}
+}
+
+func TestServeRefusesToStartWhenVaultIsSealed(t *testing.T) {
+	v := startVault(t)
+	req, _ := http.NewRequest(http.MethodPut, v.Addr+"/v1/sys/seal", nil)
+	req.Header.Set("X-Vault-Token", v.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("seal: %d", resp.StatusCode)
+	}
+	code, _, stderr := runCmd(t, "serve", "--config", writeConfig(t, v.Addr, writeToken(t, v.Token)))
+	if code != 1 || !strings.Contains(stderr, "vault is sealed") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	good := writeConfig(t, "http://127.0.0.1:8200", "/nonexistent/token")
+	code, stdout, stderr := runCmd(t, "check-config", "--config", good)
+	if code != 0 || !strings.Contains(stdout, "card_number") || !strings.Contains(stderr, "config is valid") {
+		t.Fatalf("valid config: exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	b, _ := os.ReadFile(good)
+	bad := filepath.Join(filepath.Dir(good), "bad.yaml")
+	_ = os.WriteFile(bad, []byte(strings.Replace(string(b), "listen:\n  addr: 127.0.0.1:", "listen:\n  addr: 127.0.0.1:70000", 1)), 0o600)
+	code, _, stderr = runCmd(t, "check-config", "--config", bad)
+	if code != 1 || !strings.Contains(stderr, "listen.addr") {
+		t.Fatalf("invalid config: exit %d stderr %q, want 1 naming listen.addr", code, stderr)
+	}
+	if code, _, _ := runCmd(t, "nonsense"); code != 2 {
+		t.Errorf("unknown command exit %d, want 2", code)
+	}
+}

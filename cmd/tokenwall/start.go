@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tokenwall/tokenwall/config"
+	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
+	"github.com/tokenwall/tokenwall/proxy"
+	"github.com/tokenwall/tokenwall/vault"
+)
+
+// stack is a started tokenwall: the Vault cache, the server and its listeners.
+type stack struct {
+	log    zerolog.Logger
+	client *vault.Client
+	cache  *vault.Cache
+	server *proxy.Server
+	public net.Listener
+	admin  net.Listener
+	closer io.Closer
+}
+
+// openLog returns the log destination: the configured file (created 0600) or stdout.
+func openLog(cfg config.Log, stdout io.Writer) (io.Writer, io.Closer, error) {
+	if cfg.File == "" {
+		return stdout, io.NopCloser(nil), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.File), 0o750); err != nil {
+		return nil, nil, fmt.Errorf("log folder: %w", err)
+	}
+	f, err := os.OpenFile(cfg.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	return f, f, nil
+}
+
+// start connects to Vault, loads the secrets, builds the gateway and the server, and opens
+// the listeners. It fails, with an error that says why, when any of it is not possible.
+func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func(string) string) (*stack, error) {
+	w, closer, err := openLog(cfg.Log, stdout)
+	if err != nil {
+		return nil, err
+	}
+	lg, err := proxy.NewLogger(w, cfg.Log.Level)
+	if err != nil {
+		return nil, err
+	}
+	st := &stack{log: lg, closer: closer}
+
+	vctx, cancel := context.WithTimeout(ctx, 3*cfg.Vault.Timeout.D())
+	defer cancel()
+	st.client, err = vault.Dial(vctx, vault.Options{
+		Address: cfg.Vault.Address, CACertFile: cfg.Vault.CACertFile, Timeout: cfg.Vault.Timeout.D(),
+		KVMount: cfg.Vault.KVMount, Getenv: getenv,
+		Auth: vault.Auth{
+			Method: cfg.Vault.Auth.Method, TokenFile: cfg.Vault.Auth.TokenFile,
+			RoleID: cfg.Vault.Auth.RoleID, SecretIDFile: cfg.Vault.Auth.SecretIDFile, Mount: cfg.Vault.Auth.Mount,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot start without vault: %w", err)
+	}
+	var metrics *proxy.Metrics
+	st.cache = vault.NewCache(st.client, vault.CacheOptions{
+		Paths: map[string]string{
+			vault.SecretStripeKey:  cfg.Vault.StripeKeyPath,
+			vault.SecretSigningKey: cfg.Vault.SigningKeyPath,
+		},
+		RefreshInterval: cfg.Vault.RefreshInterval.D(),
+		MaxAge:          cfg.Vault.MaxAge.D(),
+		OnRefresh: func(name string, err error) {
+			if metrics != nil {
+				metrics.VaultRefreshed(name, err)
+			}
+			if err != nil {
+				lg.Warn().Str(proxy.FieldSecret, name).Err(err).Msg("vault refresh failed; serving the cached value")
+			}
+		},
+	})
+	metrics = proxy.NewMetrics(st.cache.Ages)
+	if err := st.cache.Load(vctx); err != nil {
+		return nil, fmt.Errorf("cannot start without secrets: %w", err)
+	}
+	lg.Info().Str(proxy.FieldComponent, "vault").Msg("secrets loaded")
+
+	gw, err := gwstripe.New(gwstripe.Options{
+		APIURL:            cfg.Gateway.Stripe.APIURL,
+		Timeout:           cfg.Gateway.Stripe.Timeout.D(),
+		MaxNetworkRetries: cfg.Gateway.Stripe.MaxNetworkRetries,
+		Key: func() (string, error) {
+			s, err := st.cache.Get(vault.SecretStripeKey)
+			return string(s.Reveal()), err
+		},
+		OnAuthError: st.cache.Refresh,
+		Logger:      gwstripe.Logger{L: lg},
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.server, err = proxy.New(proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics})
+	if err != nil {
+		return nil, err
+	}
+	if st.public, err = net.Listen("tcp", cfg.Listen.Addr); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen.Addr, err)
+	}
+	if st.admin, err = net.Listen("tcp", cfg.Admin.Addr); err != nil {
+		_ = st.public.Close()
+		return nil, fmt.Errorf("admin listen %s: %w", cfg.Admin.Addr, err)
+	}
+	return st, nil
+}
+
+// abort releases what start opened, for a caller that fails before serve.
+func (st *stack) abort() {
+	_ = st.public.Close()
+	_ = st.admin.Close()
+	_ = st.closer.Close()
+}
+
+// serve runs the server and the background refresh until ctx ends.
+func (st *stack) serve(ctx context.Context) error {
+	bg, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go st.cache.Run(bg, func(ctx context.Context) {
+		if err := st.client.RenewToken(ctx); err != nil {
+			st.log.Warn().Str(proxy.FieldComponent, "vault").Err(err).Msg("token renewal failed")
+		}
+	})
+	st.log.Info().Str("addr", st.public.Addr().String()).Str("admin_addr", st.admin.Addr().String()).Msg("tokenwall started")
+	start := time.Now()
+	err := st.server.Run(ctx, st.public, st.admin)
+	st.log.Info().Dur("uptime", time.Since(start)).Msg("tokenwall stopped")
+	_ = st.closer.Close()
+	return err
+}

@@ -1,0 +1,166 @@
+// Package config holds tokenwall's configuration: its shape, strict YAML and environment
+// loading, validation with messages that name the key, and a redacted view for printing.
+//
+// The configuration never holds a secret value. Secrets live in Vault; the configuration
+// only says where (KV paths) and how to authenticate (a token file or AppRole files).
+//
+// Load (or Parse) builds the effective configuration; Validate must pass before it is used.
+package config
+
+// Config is tokenwall's whole configuration. It holds no runtime state.
+type Config struct {
+	Listen   Listen   `yaml:"listen"`
+	Admin    Admin    `yaml:"admin"`
+	Upstream Upstream `yaml:"upstream"`
+	Vault    Vault    `yaml:"vault"`
+	Gateway  Gateway  `yaml:"gateway"`
+	Log      Log      `yaml:"log"`
+	Routes   []Route  `yaml:"routes"`
+}
+
+// Listen configures the public HTTPS listener.
+type Listen struct {
+	// Addr is host:port, e.g. "0.0.0.0:8443".
+	Addr string `yaml:"addr"`
+	// CertFile and KeyFile are PEM files of the server certificate and its key.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// MinTLSVersion is "1.2" or "1.3". Anything older is refused by Validate.
+	MinTLSVersion string `yaml:"min_tls_version"`
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout go to http.Server as they are.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	WriteTimeout      Duration `yaml:"write_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	// RequestTimeout bounds the handling of one request (Echo's ContextTimeout).
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// ShutdownGrace is how long in-flight requests may run after SIGTERM.
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// MaxBodyBytes is the body limit of requests that are not on a tokenization route.
+	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+	// HSTSMaxAge is the Strict-Transport-Security max-age in seconds.
+	HSTSMaxAge int `yaml:"hsts_max_age"`
+}
+
+// Admin configures the admin listener (metrics). It is plain HTTP and must stay on loopback
+// unless AllowNonLoopback is set.
+type Admin struct {
+	// Addr is host:port, e.g. "127.0.0.1:9090"; it must not collide with Listen.Addr.
+	Addr string `yaml:"addr"`
+	// AllowNonLoopback lets Addr be a non-loopback address, exposing plain HTTP.
+	AllowNonLoopback bool `yaml:"allow_non_loopback"`
+}
+
+// Upstream is the billing application tokenwall forwards to.
+type Upstream struct {
+	// URL is the base URL, e.g. "http://127.0.0.1:8080".
+	URL string `yaml:"url"`
+	// MaxIdleConnsPerHost sizes the keep-alive pool to the upstream.
+	MaxIdleConnsPerHost int `yaml:"max_idle_conns_per_host"`
+	// ResponseHeaderTimeout bounds the wait for the upstream's response headers.
+	ResponseHeaderTimeout Duration `yaml:"response_header_timeout"`
+	// SignatureHeader is the header that carries tokenwall's signature of forwarded bodies.
+	SignatureHeader string `yaml:"signature_header"`
+	// CACertFile, when set, is a PEM bundle of the CAs trusted for an https upstream (a
+	// private CA); the system roots are used otherwise.
+	CACertFile string `yaml:"ca_cert_file"`
+}
+
+// Vault says where tokenwall's secrets are and how to authenticate.
+type Vault struct {
+	// Address is Vault's base URL, e.g. "https://vault.internal:8200". Required.
+	Address string `yaml:"address"`
+	// CACertFile verifies Vault's TLS certificate when Address is https.
+	CACertFile string    `yaml:"ca_cert_file"`
+	Auth       VaultAuth `yaml:"auth"`
+	// KVMount is the KV v2 mount, e.g. "secret".
+	KVMount string `yaml:"kv_mount"`
+	// StripeKeyPath and SigningKeyPath are KV v2 paths under KVMount; the value is in field "value".
+	StripeKeyPath  string `yaml:"stripe_key_path"`
+	SigningKeyPath string `yaml:"signing_key_path"`
+	// RefreshInterval is how often cached secrets are re-read in the background.
+	RefreshInterval Duration `yaml:"refresh_interval"`
+	// MaxAge is how old the cached secrets may get while Vault is unreachable before
+	// tokenization fails closed with 503.
+	MaxAge Duration `yaml:"max_age"`
+	// Timeout bounds one call to Vault.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// VaultAuth selects the auth method. The secret parts are read from files, never inline.
+type VaultAuth struct {
+	// Method is "token" or "approle".
+	Method string `yaml:"method"`
+	// TokenFile holds a Vault token (method token). When empty, VAULT_TOKEN is used.
+	TokenFile string `yaml:"token_file"`
+	// RoleID is the AppRole role id (not a secret); SecretIDFile holds the secret id.
+	RoleID       string `yaml:"role_id"`
+	SecretIDFile string `yaml:"secret_id_file"`
+	// Mount is the AppRole auth mount, default "approle".
+	Mount string `yaml:"mount"`
+}
+
+// Gateway configures the payment gateway.
+type Gateway struct {
+	Stripe Stripe `yaml:"stripe"`
+}
+
+// Stripe configures the Stripe client.
+type Stripe struct {
+	// APIURL is the API base URL; stripe-mock in development and tests.
+	APIURL string `yaml:"api_url"`
+	// Timeout bounds one HTTP attempt to Stripe.
+	Timeout Duration `yaml:"timeout"`
+	// MaxNetworkRetries is how many times stripe-go retries a failed attempt, reusing the
+	// idempotency key.
+	MaxNetworkRetries int `yaml:"max_network_retries"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is a zerolog level name: debug, info, warn, error.
+	Level string `yaml:"level"`
+	// File, when set, receives the log lines instead of stdout.
+	File string `yaml:"file"`
+}
+
+// Route is one tokenization route: requests to Path with one of Methods carry card data.
+type Route struct {
+	// Path is the URL path, starting with "/"; no two routes share one.
+	Path string `yaml:"path"`
+	// Methods is a subset of POST, PUT and PATCH; default [POST].
+	Methods []string `yaml:"methods"`
+	// Body is "form" (application/x-www-form-urlencoded), "json" or "multipart".
+	Body string `yaml:"body"`
+	// MaxBodyBytes is this route's body limit.
+	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+	// MaxJSONDepth bounds nesting of JSON bodies.
+	MaxJSONDepth int `yaml:"max_json_depth"`
+	// Card says where the card fields are: form field names, or dotted JSON paths.
+	Card CardFields `yaml:"card"`
+	// Result says which fields receive the outcome.
+	Result ResultFields `yaml:"result"`
+}
+
+// CardFields locates the card data in a request body. Expiry is either ExpMonth plus ExpYear,
+// or Exp alone ("MM/YY" or "MM/YYYY").
+type CardFields struct {
+	Number   string `yaml:"number"`
+	ExpMonth string `yaml:"exp_month"`
+	ExpYear  string `yaml:"exp_year"`
+	Exp      string `yaml:"exp"`
+	CVC      string `yaml:"cvc"`
+	Name     string `yaml:"name"`
+}
+
+// ResultFields names the fields written in place of the card fields. Error receives an
+// error code (invalid_number, card_declined, gateway_unavailable, …) when tokenization fails.
+type ResultFields struct {
+	Token       string `yaml:"token"`
+	Brand       string `yaml:"brand"`
+	Last4       string `yaml:"last4"`
+	ExpMonth    string `yaml:"exp_month"`
+	ExpYear     string `yaml:"exp_year"`
+	Fingerprint string `yaml:"fingerprint"`
+	Error       string `yaml:"error"`
+}

@@ -1,0 +1,136 @@
+package billing
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/tokenwall/tokenwall/webhooks"
+)
+
+// DefaultMaxBody is the body limit used when Options.MaxBody is zero or negative.
+const DefaultMaxBody int64 = 64 << 10
+
+// notThroughTokenwall is the whole answer to a post whose signature does not verify.
+const notThroughTokenwall = "request did not come through tokenwall"
+
+// Options configures an App.
+type Options struct {
+	// SigningKeys returns the keys tokenwall signs with; it is called on every signed request
+	// so that a key roll takes effect without a restart. During a roll it returns the old and
+	// the new key. Nil, or no keys, refuses every signed request.
+	SigningKeys func() [][]byte
+	// MaxBody is the largest request body accepted, in bytes; DefaultMaxBody when not set.
+	MaxBody int64
+}
+
+// App is the billing application's HTTP handler.
+type App struct {
+	mux      *http.ServeMux
+	keys     func() [][]byte
+	maxBody  int64
+	page     *template.Template
+	pageErr  error
+	received *receivedLog
+}
+
+// New returns an App configured by o, with its routes registered.
+func New(o Options) *App {
+	a := &App{
+		mux:      http.NewServeMux(),
+		keys:     o.SigningKeys,
+		maxBody:  o.MaxBody,
+		received: newReceivedLog(MaxReceived),
+	}
+	if a.maxBody <= 0 {
+		a.maxBody = DefaultMaxBody
+	}
+	// The template is embedded, so parsing fails only if the binary was built from a broken
+	// tree; the pages then answer 500 rather than the constructor panicking.
+	a.page, a.pageErr = parsePage()
+
+	a.mux.HandleFunc("GET /{$}", a.handleRoot)
+	a.mux.HandleFunc("GET /checkout", a.handleCheckout)
+	a.mux.HandleFunc("GET /checkout.css", a.handleCSS)
+	a.mux.HandleFunc("POST /checkout/submit", a.handleSubmit)
+	a.mux.HandleFunc("POST /webhooks/tokenwall", a.handleWebhook)
+	a.mux.HandleFunc("GET /received", a.handleReceived)
+	a.mux.HandleFunc("GET /healthz", a.handleHealthz)
+	// Any other post is still recorded: if a misrouted body carried card data, /received
+	// must show it.
+	a.mux.HandleFunc("POST /", a.handleOtherPost)
+	a.mux.HandleFunc("/", http.NotFound)
+	return a
+}
+
+// ServeHTTP dispatches r to the App's routes.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mux.ServeHTTP(w, r)
+}
+
+// Received returns a copy of the recorded request bodies, oldest first.
+func (a *App) Received() []Received {
+	return a.received.list()
+}
+
+func (a *App) handleRoot(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/checkout", http.StatusSeeOther)
+}
+
+func (a *App) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, "ok")
+}
+
+func (a *App) handleOtherPost(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.readSigned(w, r); !ok {
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// readSigned reads r's body, verifies tokenwall's signature on it and records it whatever
+// the outcome. When the body cannot be used it writes the error response and returns false.
+func (a *App) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	// The body is read here first, and handed back to VerifyRequest, so that a refused body
+	// is recorded too: VerifyRequest returns nothing when the signature does not match.
+	raw, readErr := io.ReadAll(io.LimitReader(r.Body, a.maxBody+1))
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+
+	var keys [][]byte
+	if a.keys != nil {
+		keys = a.keys()
+	}
+	body, err := webhooks.VerifyRequest(r, keys, a.maxBody)
+	if readErr != nil {
+		err = readErr
+	}
+
+	kept := raw
+	if int64(len(kept)) > a.maxBody {
+		kept = kept[:a.maxBody]
+	}
+	a.received.add(Received{
+		Path:           r.URL.Path,
+		ContentType:    r.Header.Get("Content-Type"),
+		Body:           string(kept),
+		SignatureValid: err == nil,
+		ReceivedAt:     time.Now().UTC(),
+	})
+
+	switch {
+	case err == nil:
+		return body, true
+	case readErr != nil:
+		http.Error(w, "could not read request body", http.StatusBadRequest)
+	case errors.Is(err, webhooks.ErrBodyTooLarge):
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+	default:
+		http.Error(w, notThroughTokenwall, http.StatusUnauthorized)
+	}
+	return nil, false
+}

@@ -1,0 +1,150 @@
+package gateway
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenwall/tokenwall/scrub"
+)
+
+// Card is raw card data on its way to the gateway. It lives only for the duration of one
+// request; its String and log forms show brand and last four only.
+type Card struct {
+	Number   string // digits only
+	ExpMonth int
+	ExpYear  int // four digits
+	CVC      string
+	Name     string
+	Brand    scrub.Brand
+}
+
+// String masks the card.
+func (c Card) String() string {
+	last4 := ""
+	if len(c.Number) >= 4 {
+		last4 = c.Number[len(c.Number)-4:]
+	}
+	return fmt.Sprintf("card(%s ****%s)", c.Brand, last4)
+}
+
+// GoString masks %#v too.
+func (c Card) GoString() string { return c.String() }
+
+// Card error codes, as Stripe names them, which the billing app receives.
+const (
+	CodeIncompleteNumber = "incomplete_number"
+	CodeInvalidNumber    = "invalid_number"
+	CodeIncompleteExpiry = "incomplete_expiry"
+	CodeInvalidExpiry    = "invalid_expiry"
+	CodeExpiredCard      = "expired_card"
+	CodeIncompleteCVC    = "incomplete_cvc"
+	CodeInvalidCVC       = "invalid_cvc"
+)
+
+// CardError is a card that tokenwall refused before asking the gateway.
+type CardError struct {
+	Code   string
+	Reason string // for logs; never holds card data
+}
+
+func (e *CardError) Error() string { return "card: " + e.Code + ": " + e.Reason }
+
+func cardErr(code, reason string) *CardError { return &CardError{Code: code, Reason: reason} }
+
+// CardInput is the card as posted: text fields, expiry either as month and year or as one
+// "MM/YY" field.
+type CardInput struct {
+	Number, ExpMonth, ExpYear, Exp, CVC, Name string
+}
+
+// ParseCard validates in and returns the card. The checks are tokenwall's own (stripe-mock
+// validates nothing): digits only after removing spaces and dashes, an issuer range and a
+// length that issuer uses, Luhn, an expiry month 1–12 not in the past (a card is valid to the
+// end of its month), and a CVC of the brand's length.
+func ParseCard(in CardInput, now time.Time) (Card, error) {
+	var c Card
+	num := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(in.Number))
+	switch {
+	case num == "":
+		return c, cardErr(CodeIncompleteNumber, "number missing")
+	case strings.IndexFunc(num, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
+		return c, cardErr(CodeInvalidNumber, "number has characters other than digits")
+	case len(num) < 12:
+		return c, cardErr(CodeIncompleteNumber, "number too short")
+	case len(num) > 19:
+		return c, cardErr(CodeInvalidNumber, "number too long")
+	}
+	if _, known := scrub.BrandPrefix(num); !known {
+		return c, cardErr(CodeInvalidNumber, "unknown issuer")
+	}
+	brand, ok := scrub.BrandOf(num)
+	if !ok {
+		return c, cardErr(CodeInvalidNumber, "length not issued in this range")
+	}
+	if !scrub.Luhn(num) {
+		return c, cardErr(CodeInvalidNumber, "luhn check failed")
+	}
+	c.Number, c.Brand = num, brand
+
+	month, year, err := parseExpiry(in)
+	if err != nil {
+		return c, err
+	}
+	if y, m, _ := now.UTC().Date(); year < y || (year == y && month < int(m)) {
+		return c, cardErr(CodeExpiredCard, "expiry in the past")
+	}
+	if year > now.UTC().Year()+50 {
+		return c, cardErr(CodeInvalidExpiry, "expiry year too far ahead")
+	}
+	c.ExpMonth, c.ExpYear = month, year
+
+	cvc := strings.TrimSpace(in.CVC)
+	switch {
+	case cvc == "":
+		return c, cardErr(CodeIncompleteCVC, "cvc missing")
+	case strings.IndexFunc(cvc, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
+		return c, cardErr(CodeInvalidCVC, "cvc has characters other than digits")
+	case len(cvc) != scrub.CVCLength(brand):
+		return c, cardErr(CodeInvalidCVC, fmt.Sprintf("cvc length %d, brand %s wants %d", len(cvc), brand, scrub.CVCLength(brand)))
+	}
+	c.CVC = cvc
+	c.Name = strings.TrimSpace(in.Name)
+	return c, nil
+}
+
+// parseExpiry reads "MM/YY", "MM/YYYY" or separate month and year fields.
+func parseExpiry(in CardInput) (month, year int, err error) {
+	ms, ys := strings.TrimSpace(in.ExpMonth), strings.TrimSpace(in.ExpYear)
+	if exp := strings.TrimSpace(in.Exp); exp != "" || (ms == "" && ys == "") {
+		if exp == "" {
+			return 0, 0, cardErr(CodeIncompleteExpiry, "expiry missing")
+		}
+		var ok bool
+		ms, ys, ok = strings.Cut(strings.ReplaceAll(exp, " ", ""), "/")
+		if !ok {
+			return 0, 0, cardErr(CodeInvalidExpiry, "expiry not MM/YY")
+		}
+	}
+	if ms == "" || ys == "" {
+		return 0, 0, cardErr(CodeIncompleteExpiry, "expiry month or year missing")
+	}
+	m, err1 := strconv.Atoi(ms)
+	y, err2 := strconv.Atoi(ys)
+	if err1 != nil || err2 != nil || len(ms) > 2 || (len(ys) != 2 && len(ys) != 4) {
+		return 0, 0, cardErr(CodeInvalidExpiry, "expiry not numeric MM and YY or YYYY")
+	}
+	if m < 1 || m > 12 {
+		return 0, 0, cardErr(CodeInvalidExpiry, "expiry month not 1-12")
+	}
+	if len(ys) == 2 {
+		y += 2000
+	}
+	return m, y, nil
+}

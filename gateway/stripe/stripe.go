@@ -1,0 +1,167 @@
+// Package stripe implements gateway.Gateway with stripe-go v76. It is the only user of
+// stripe-go outside webhook verification, and it uses no stripe-go package globals: each
+// API key gets its own client.API.
+package stripe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	stripego "github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/tokenwall/tokenwall/gateway"
+)
+
+// KeyFunc returns the current Stripe secret key (from the Vault cache).
+type KeyFunc func() (string, error)
+
+// Options configure the Stripe gateway.
+type Options struct {
+	// APIURL is the API base URL (stripe-mock in development and tests).
+	APIURL string
+	// Timeout bounds one HTTP attempt.
+	Timeout time.Duration
+	// MaxNetworkRetries is how often stripe-go retries; it reuses the idempotency key.
+	MaxNetworkRetries int
+	// Key returns the secret key; it is called on every request so a rotated key is used at once.
+	Key KeyFunc
+	// OnAuthError is called when Stripe answers 401; it should refresh the key from Vault.
+	// The call is then retried once with the key Key returns.
+	OnAuthError func(ctx context.Context) error
+	// Logger receives stripe-go's own log lines (the scrub writer sits under it).
+	Logger stripego.LeveledLoggerInterface
+	// Transport, when set, is the HTTP transport (tests and benchmarks).
+	Transport http.RoundTripper
+}
+
+// Gateway is the Stripe gateway.
+type Gateway struct {
+	opts Options
+	http *http.Client
+
+	mu     sync.Mutex
+	key    string
+	client *client.API
+}
+
+// New returns a Stripe gateway.
+func New(o Options) (*Gateway, error) {
+	if o.Key == nil {
+		return nil, errors.New("stripe: Options.Key is required")
+	}
+	if o.APIURL == "" {
+		o.APIURL = stripego.APIURL
+	}
+	tr := o.Transport
+	if tr == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		tr = t
+	}
+	return &Gateway{opts: o, http: &http.Client{Timeout: o.Timeout, Transport: tr}}, nil
+}
+
+// api returns the client for the current key, building a new one after a key change.
+func (g *Gateway) api() (*client.API, error) {
+	key, err := g.opts.Key()
+	if err != nil {
+		return nil, &gateway.Error{Code: "gateway_unavailable", Kind: gateway.ErrUnavailable, Err: fmt.Errorf("stripe key: %w", err)}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.client != nil && g.key == key {
+		return g.client, nil
+	}
+	retries := int64(g.opts.MaxNetworkRetries)
+	cfg := &stripego.BackendConfig{
+		URL:               stripego.String(g.opts.APIURL),
+		HTTPClient:        g.http,
+		MaxNetworkRetries: &retries,
+		LeveledLogger:     g.opts.Logger,
+		EnableTelemetry:   stripego.Bool(false),
+	}
+	g.client = client.New(key, &stripego.Backends{
+		API:     stripego.GetBackendWithConfig(stripego.APIBackend, cfg),
+		Connect: stripego.GetBackendWithConfig(stripego.ConnectBackend, cfg),
+		Uploads: stripego.GetBackendWithConfig(stripego.UploadsBackend, cfg),
+	})
+	g.key = key
+	return g.client, nil
+}
+
+// Tokenize creates a Stripe PaymentMethod from the card.
+func (g *Gateway) Tokenize(ctx context.Context, c gateway.Card, idempotencyKey string) (gateway.PaymentMethod, error) {
+	pm, err := g.createPaymentMethod(ctx, c, idempotencyKey)
+	if errors.Is(err, gateway.ErrAuth) && g.opts.OnAuthError != nil {
+		if rerr := g.opts.OnAuthError(ctx); rerr == nil {
+			pm, err = g.createPaymentMethod(ctx, c, idempotencyKey)
+		}
+	}
+	if err != nil {
+		return gateway.PaymentMethod{}, err
+	}
+	out := gateway.PaymentMethod{ID: pm.ID}
+	if pm.Card != nil {
+		out.Brand = string(pm.Card.Brand)
+		out.Last4 = pm.Card.Last4
+		out.ExpMonth = int(pm.Card.ExpMonth)
+		out.ExpYear = int(pm.Card.ExpYear)
+		out.Fingerprint = pm.Card.Fingerprint
+	}
+	return out, nil
+}
+
+func (g *Gateway) createPaymentMethod(ctx context.Context, c gateway.Card, idempotencyKey string) (*stripego.PaymentMethod, error) {
+	api, err := g.api()
+	if err != nil {
+		return nil, err
+	}
+	params := &stripego.PaymentMethodParams{
+		Type: stripego.String(string(stripego.PaymentMethodTypeCard)),
+		Card: &stripego.PaymentMethodCardParams{
+			Number:   stripego.String(c.Number),
+			ExpMonth: stripego.Int64(int64(c.ExpMonth)),
+			ExpYear:  stripego.Int64(int64(c.ExpYear)),
+			CVC:      stripego.String(c.CVC),
+		},
+	}
+	if c.Name != "" {
+		params.BillingDetails = &stripego.PaymentMethodBillingDetailsParams{Name: stripego.String(c.Name)}
+	}
+	params.Context = ctx
+	params.IdempotencyKey = stripego.String(idempotencyKey)
+	pm, err := api.PaymentMethods.New(params)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return pm, nil
+}
+
+// mapError turns a stripe-go error into a gateway.Error with a public code. Stripe's message
+// is kept as the cause for the (scrubbed) log only.
+func mapError(err error) error {
+	var se *stripego.Error
+	if !errors.As(err, &se) {
+		return &gateway.Error{Code: "gateway_unavailable", Kind: gateway.ErrUnavailable, Err: err}
+	}
+	cause := fmt.Errorf("stripe %d %s %s (request %s)", se.HTTPStatusCode, se.Type, se.Code, se.RequestID)
+	switch {
+	case se.Type == stripego.ErrorTypeCard:
+		code := string(se.Code)
+		if code == "" {
+			code = "card_declined"
+		}
+		return &gateway.Error{Code: code, Kind: gateway.ErrDeclined, Err: cause}
+	case se.HTTPStatusCode == http.StatusUnauthorized:
+		return &gateway.Error{Code: "gateway_unavailable", Kind: gateway.ErrAuth, Err: cause}
+	case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 0:
+		return &gateway.Error{Code: "gateway_unavailable", Kind: gateway.ErrUnavailable, Err: cause}
+	default:
+		return &gateway.Error{Code: "gateway_error", Kind: gateway.ErrRejected, Err: cause}
+	}
+}

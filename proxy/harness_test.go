@@ -1,0 +1,365 @@
+package proxy_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/devstack"
+	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
+	"github.com/tokenwall/tokenwall/proxy"
+	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/vault"
+	"github.com/tokenwall/tokenwall/webhooks"
+)
+
+// Shared real servers for the package: one Vault dev server and one stripe-mock. Tests that
+// break Vault start their own.
+var (
+	sharedVault  *devstack.Vault
+	sharedStripe *devstack.StripeMock
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	root, err := testkit.ArtifactsRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir := filepath.Join(root, "proxy-TestMain")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	vlog, _ := os.Create(filepath.Join(dir, "vault.log"))
+	defer vlog.Close()
+	if sharedVault, err = devstack.StartVault(ctx, devstack.Options{Dir: dir, Log: vlog}); err != nil {
+		fmt.Fprintln(os.Stderr, "proxy tests:", err)
+		return 1
+	}
+	defer sharedVault.Stop()
+	slog, _ := os.Create(filepath.Join(dir, "stripe-mock.log"))
+	defer slog.Close()
+	if sharedStripe, err = devstack.StartStripeMock(ctx, devstack.Options{Dir: dir, Log: slog}); err != nil {
+		fmt.Fprintln(os.Stderr, "proxy tests:", err)
+		return 1
+	}
+	defer sharedStripe.Stop()
+	return m.Run()
+}
+
+// received is one request the upstream got.
+type received struct {
+	Method, Path, ContentType string
+	Body                      []byte
+	Header                    http.Header
+	SignatureErr              error
+}
+
+// upstream is the billing app stand-in: a real TLS server that verifies tokenwall's signature
+// and records every request.
+type upstream struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []received
+	key  []byte
+	// delay, when set, is slept before answering (graceful shutdown tests).
+	delay time.Duration
+}
+
+func newUpstream(t *testing.T, key []byte) *upstream {
+	u := &upstream{key: key}
+	u.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sigErr := webhooks.Verify(r.Header.Get(webhooks.SignatureHeader), body, [][]byte{u.key}, webhooks.DefaultTolerance, time.Now())
+		u.mu.Lock()
+		u.reqs = append(u.reqs, received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body, Header: r.Header.Clone(), SignatureErr: sigErr})
+		d := u.delay
+		u.mu.Unlock()
+		if d > 0 {
+			time.Sleep(d)
+		}
+		w.Header().Set("Cache-Control", "private")
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "upstream got %s %s", r.Method, r.URL.Path)
+	}))
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+func (u *upstream) requests() []received {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]received(nil), u.reqs...)
+}
+
+func (u *upstream) setDelay(d time.Duration) {
+	u.mu.Lock()
+	u.delay = d
+	u.mu.Unlock()
+}
+
+// options tune a harness.
+type options struct {
+	vault         *devstack.Vault // default: the shared one
+	stripeURL     string          // default: the shared stripe-mock
+	stripeTimeout time.Duration
+	retries       int
+	maxAge        time.Duration
+	refresh       time.Duration
+	routes        []config.Route
+	minTLS        string
+	maxBody       config.ByteSize
+}
+
+// harness is a tokenwall server running in process on real listeners, against a real Vault
+// and stripe-mock, forwarding to a recording TLS upstream.
+type harness struct {
+	t          *testing.T
+	cfg        config.Config
+	up         *upstream
+	url        string
+	adminURL   string
+	client     *http.Client
+	cache      *vault.Cache
+	logPath    string
+	signingKey []byte
+	stop       func() error
+}
+
+// Routes used by the tests: a form checkout with MM/YY expiry, a JSON API with nested
+// paths and month/year fields, and a multipart form.
+func testRoutes() []config.Route {
+	return []config.Route{
+		config.Route{Path: "/checkout/submit", Body: "form",
+			Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"}}.WithDefaults(),
+		config.Route{Path: "/api/checkout", Body: "json",
+			Card: config.CardFields{Number: "payment.card.number", ExpMonth: "payment.card.exp_month",
+				ExpYear: "payment.card.exp_year", CVC: "payment.card.cvc"},
+			Result: config.ResultFields{Token: "payment.token", Brand: "payment.brand", Last4: "payment.last4",
+				Error: "payment.error"}}.WithDefaults(),
+		config.Route{Path: "/upload/checkout", Body: "multipart",
+			Card: config.CardFields{Number: "number", ExpMonth: "exp_month", ExpYear: "exp_year", CVC: "cvc"}}.WithDefaults(),
+	}
+}
+
+func randomKey(t *testing.T) []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newHarness(t *testing.T, o options) *harness {
+	t.Helper()
+	if o.vault == nil {
+		o.vault = sharedVault
+	}
+	if o.stripeURL == "" {
+		o.stripeURL = sharedStripe.URL
+	}
+	dir := testkit.ArtifactsDir(t)
+	h := &harness{t: t, signingKey: []byte(hex.EncodeToString(randomKey(t)))}
+	h.up = newUpstream(t, h.signingKey)
+
+	// Each harness gets its own KV paths so parallel tests do not see each other's keys.
+	prefix := "t/" + hex.EncodeToString(randomKey(t)[:6])
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// The Vault token is a secret: it goes to a temporary folder, not the artifacts.
+	tokenFile := filepath.Join(t.TempDir(), "vault-token")
+	if err := os.WriteFile(tokenFile, []byte(o.vault.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := vault.Dial(ctx, vault.Options{Address: o.vault.Addr, Timeout: 5 * time.Second, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: tokenFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteKV(ctx, prefix+"/stripe", "sk_test_"+hex.EncodeToString(randomKey(t)[:12])); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteKV(ctx, prefix+"/signing", string(h.signingKey)); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := config.Default()
+	cfg.Listen.Addr = "127.0.0.1:0"
+	cfg.Listen.CertFile, cfg.Listen.KeyFile, err = devstack.WriteSelfSignedCert(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.minTLS != "" {
+		cfg.Listen.MinTLSVersion = o.minTLS
+	}
+	cfg.Listen.ShutdownGrace = config.Duration(10 * time.Second)
+	if o.maxBody != 0 {
+		cfg.Listen.MaxBodyBytes = o.maxBody
+	}
+	cfg.Admin.Addr = "127.0.0.1:0"
+	cfg.Upstream.URL = h.up.srv.URL
+	cfg.Upstream.CACertFile = filepath.Join(dir, "upstream-ca.pem")
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.up.srv.Certificate().Raw})
+	if err := os.WriteFile(cfg.Upstream.CACertFile, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Vault.Address = o.vault.Addr
+	cfg.Vault.Auth.TokenFile = tokenFile
+	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath = prefix+"/stripe", prefix+"/signing"
+	if o.maxAge != 0 {
+		cfg.Vault.MaxAge, cfg.Vault.RefreshInterval = config.Duration(o.maxAge), config.Duration(o.refresh)
+	}
+	cfg.Gateway.Stripe.APIURL = o.stripeURL
+	cfg.Gateway.Stripe.MaxNetworkRetries = o.retries
+	if o.stripeTimeout != 0 {
+		cfg.Gateway.Stripe.Timeout = config.Duration(o.stripeTimeout)
+	}
+	cfg.Routes = o.routes
+	if cfg.Routes == nil {
+		cfg.Routes = testRoutes()
+	}
+	h.logPath = filepath.Join(dir, "tokenwall.log")
+	cfg.Log.File = h.logPath
+	h.cfg = cfg
+	h.start(ctx)
+	return h
+}
+
+// start runs tokenwall the way `tokenwall serve` does, minus the config file.
+func (h *harness) start(ctx context.Context) {
+	t, cfg := h.t, h.cfg
+	logf, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := proxy.NewLogger(logf, "debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := vault.Dial(ctx, vault.Options{Address: cfg.Vault.Address, Timeout: 2 * time.Second, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: cfg.Vault.Auth.TokenFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics *proxy.Metrics
+	h.cache = vault.NewCache(client, vault.CacheOptions{
+		Paths:           map[string]string{vault.SecretStripeKey: cfg.Vault.StripeKeyPath, vault.SecretSigningKey: cfg.Vault.SigningKeyPath},
+		RefreshInterval: cfg.Vault.RefreshInterval.D(), MaxAge: cfg.Vault.MaxAge.D(),
+		OnRefresh: func(name string, err error) {
+			if metrics != nil {
+				metrics.VaultRefreshed(name, err)
+			}
+		},
+	})
+	metrics = proxy.NewMetrics(h.cache.Ages)
+	if err := h.cache.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gwstripe.New(gwstripe.Options{
+		APIURL: cfg.Gateway.Stripe.APIURL, Timeout: cfg.Gateway.Stripe.Timeout.D(), MaxNetworkRetries: cfg.Gateway.Stripe.MaxNetworkRetries,
+		Key: func() (string, error) {
+			s, err := h.cache.Get(vault.SecretStripeKey)
+			return string(s.Reveal()), err
+		},
+		OnAuthError: h.cache.Refresh, Logger: gwstripe.Logger{L: lg},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := proxy.New(proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := net.Listen("tcp", cfg.Listen.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := net.Listen("tcp", cfg.Admin.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.url = "https://" + pub.Addr().String()
+	h.adminURL = "http://" + adm.Addr().String()
+	pool := x509.NewCertPool()
+	certPEM, err := os.ReadFile(cfg.Listen.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(certPEM)
+	h.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	go h.cache.Run(bgCtx, nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx, pub, adm) }()
+	var once sync.Once
+	var runErr error
+	h.stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+			bgCancel()
+			_ = logf.Close()
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := h.stop(); err != nil {
+			t.Errorf("tokenwall stopped with %v", err)
+		}
+	})
+}
+
+// post sends body to path with content type ct.
+func (h *harness) post(path, ct string, body []byte) (*http.Response, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.url+path, strings.NewReader(string(body)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ct)
+	return h.do(req)
+}
+
+func (h *harness) do(req *http.Request) (*http.Response, string) {
+	h.t.Helper()
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// logText returns tokenwall's log so far.
+func (h *harness) logText() string {
+	b, err := os.ReadFile(h.logPath)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,77 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are tokenwall's Prometheus metrics, on their own registry (no package globals),
+// served only on the admin listener.
+type Metrics struct {
+	Registry       *prometheus.Registry
+	requests       *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	gatewayLatency prometheus.Histogram
+	tokenizations  *prometheus.CounterVec
+	cardEscapes    *prometheus.CounterVec
+	refreshFails   *prometheus.CounterVec
+}
+
+// NewMetrics registers tokenwall's metrics. secretAges is read at each scrape for the
+// tokenwall_secret_age_seconds gauge.
+func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokenwall_requests_total", Help: "Requests by route and status.",
+		}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tokenwall_request_duration_seconds", Help: "Request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+		gatewayLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tokenwall_gateway_duration_seconds", Help: "Latency of gateway tokenization calls.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		tokenizations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokenwall_tokenizations_total", Help: "Tokenizations by outcome (ok or error code) and brand.",
+		}, []string{"outcome", "brand"}),
+		cardEscapes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokenwall_card_escapes_total", Help: "Requests refused because a card number was outside a card field.",
+		}, []string{"where"}),
+		refreshFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokenwall_vault_refresh_failures_total", Help: "Failed background reads of a secret from Vault.",
+		}, []string{"secret"}),
+	}
+	m.Registry.MustRegister(m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.refreshFails,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		secretAgeCollector{ages: secretAges})
+	return m
+}
+
+// VaultRefreshed records the outcome of one background secret read.
+func (m *Metrics) VaultRefreshed(secret string, err error) {
+	if err != nil {
+		m.refreshFails.WithLabelValues(secret).Inc()
+	}
+}
+
+var secretAgeDesc = prometheus.NewDesc("tokenwall_secret_age_seconds",
+	"Seconds since each cached secret was last read from Vault.", []string{"secret"}, nil)
+
+type secretAgeCollector struct {
+	ages func() map[string]time.Duration
+}
+
+func (c secretAgeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- secretAgeDesc }
+
+func (c secretAgeCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.ages == nil {
+		return
+	}
+	for name, age := range c.ages() {
+		ch <- prometheus.MustNewConstMetric(secretAgeDesc, prometheus.GaugeValue, age.Seconds(), name)
+	}
+}

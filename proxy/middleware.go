@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// validRequestID is what an incoming X-Request-ID must look like to be kept.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// contentSecurityPolicy allows the billing app's own pages and nothing else.
+const contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+
+// middlewares returns the chain in the order of STYLE.md; the first is the outermost.
+func (s *Server) middlewares() []echo.MiddlewareFunc {
+	cfg := s.cfg.Listen
+	return []echo.MiddlewareFunc{
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			DisablePrintStack: true,
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				s.log.Error().Err(err).Str(FieldPath, c.Request().URL.Path).Bytes("stack", stack).Msg("panic recovered")
+				return err
+			},
+		}),
+		dropInvalidRequestID,
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
+		s.contextLogger,
+		middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+			LogStatus: true, LogLatency: true, LogURIPath: true, LogMethod: true, LogRemoteIP: true,
+			LogRequestID: true, LogUserAgent: true, LogResponseSize: true,
+			HandleError:   true,
+			LogValuesFunc: s.summary,
+		}),
+		middleware.SecureWithConfig(middleware.SecureConfig{
+			ContentTypeNosniff:    "nosniff",
+			XFrameOptions:         "DENY",
+			HSTSMaxAge:            cfg.HSTSMaxAge,
+			ContentSecurityPolicy: contentSecurityPolicy,
+			ReferrerPolicy:        "no-referrer",
+		}),
+		middleware.BodyLimit(strconv.FormatInt(s.maxBody, 10) + "B"),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.RequestTimeout.D()}),
+	}
+}
+
+// dropInvalidRequestID removes an incoming X-Request-ID that does not look like one, so a
+// client cannot inject log content or collide IDs; RequestID then generates a fresh one.
+func dropInvalidRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if id := c.Request().Header.Get(echo.HeaderXRequestID); id != "" && !validRequestID.MatchString(id) {
+			c.Request().Header.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+// contextLogger attaches a logger carrying the request id, and the request's summary
+// record, to the request context.
+func (s *Server) contextLogger(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Response().Header().Get(echo.HeaderXRequestID)
+		l := s.log.With().Str(FieldRequestID, id).Logger()
+		ctx := withInfo(l.WithContext(c.Request().Context()), &requestInfo{id: id})
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// summary writes the one line per request: never a body, a query value or a header outside
+// the allowlist (User-Agent).
+func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error {
+	info := infoFrom(c.Request().Context())
+	if info == nil {
+		info = &requestInfo{}
+	}
+	route := info.route
+	if route == "" {
+		route = "passthrough"
+	}
+	if p := c.Path(); p == healthPath || p == readyPath {
+		route = p
+	}
+	s.metrics.requests.WithLabelValues(route, strconv.Itoa(v.Status)).Inc()
+	s.metrics.latency.WithLabelValues(route).Observe(v.Latency.Seconds())
+
+	ev := s.log.Info()
+	if v.Status >= http.StatusInternalServerError {
+		ev = s.log.Error()
+	}
+	ev = ev.Str(FieldRequestID, v.RequestID).Str(FieldRoute, route).Str(FieldMethod, v.Method).
+		Str(FieldPath, v.URIPath).Int(FieldStatus, v.Status).
+		Float64(FieldLatencyMS, float64(v.Latency.Microseconds())/1000).
+		Str(FieldRemoteIP, v.RemoteIP).Str(FieldUserAgent, v.UserAgent).
+		Int64(FieldBytesIn, c.Request().ContentLength).Int64(FieldBytesOut, v.ResponseSize)
+	if q := c.Request().URL.Query(); len(q) > 0 {
+		keys := make([]string, 0, len(q))
+		for k := range q {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		ev = ev.Strs(FieldQueryKeys, keys)
+	}
+	if info.route != "" {
+		ev = ev.Float64(FieldGatewayMS, float64(info.gatewayLatency.Microseconds())/1000).
+			Str(FieldToken, info.token).Str(FieldBrand, info.brand).Str(FieldLast4, info.last4).
+			Str(FieldErrorCode, info.errorCode)
+	}
+	if info.upstreamStatus != 0 {
+		ev = ev.Int(FieldUpstreamStatus, info.upstreamStatus)
+	}
+	if info.err != nil {
+		ev = ev.AnErr("error", info.err)
+	}
+	ev.Msg("request")
+	return nil
+}

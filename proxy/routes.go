@@ -1,0 +1,48 @@
+package proxy
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+)
+
+// allMethods are the methods a passthrough may use.
+var allMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// routes registers tokenwall's own endpoints, each tokenization route, and the passthrough
+// for everything else.
+func (s *Server) routes() {
+	s.echo.GET(healthPath, s.healthz)
+	s.echo.GET(readyPath, s.readyz)
+	for i := range s.cfg.Routes {
+		rt := s.cfg.Routes[i]
+		h := s.tokenizeHandler(rt)
+		for _, m := range allMethods {
+			if slices.Contains(rt.Methods, m) {
+				s.echo.Add(m, rt.Path, h)
+			} else {
+				s.echo.Add(m, rt.Path, s.passthrough)
+			}
+		}
+	}
+	s.echo.Match(allMethods, "/*", s.passthrough)
+	s.echo.Match(allMethods, "/", s.passthrough)
+}
+
+// passthrough forwards a request unchanged, unless it carries a card number (the card
+// escape guard): a card on a path that is not a tokenization route is refused.
+func (s *Server) passthrough(c echo.Context) error {
+	r := c.Request()
+	body, err := readBody(r, s.cfg.Listen.MaxBodyBytes.Int())
+	if err != nil {
+		return err
+	}
+	if where := cardEscape(r, body); where != "" {
+		s.metrics.cardEscapes.WithLabelValues(where).Inc()
+		return errCardEscape(where)
+	}
+	s.upstream.ServeHTTP(c.Response(), r)
+	return nil
+}

@@ -1,0 +1,135 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/gateway"
+	"github.com/tokenwall/tokenwall/vault"
+)
+
+// Secrets is what the proxy needs of the Vault cache.
+type Secrets interface {
+	// Get returns a cached secret, or an error wrapping vault.ErrStale once it is too old.
+	Get(name string) (vault.Secret, error)
+	// Fresh reports whether every secret is loaded and within its maximum age.
+	Fresh() bool
+}
+
+// Deps are the proxy's collaborators. Config must have passed Validate.
+type Deps struct {
+	Config  config.Config
+	Log     zerolog.Logger
+	Secrets Secrets
+	Gateway gateway.Gateway
+	Metrics *Metrics
+	// TLS is the server TLS configuration; when nil it is built from Config.Listen.
+	TLS *tls.Config
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server is the tokenwall HTTPS proxy.
+type Server struct {
+	cfg      config.Config
+	log      zerolog.Logger
+	secrets  Secrets
+	gw       gateway.Gateway
+	metrics  *Metrics
+	tls      *tls.Config
+	now      func() time.Time
+	echo     *echo.Echo
+	upstream *httputil.ReverseProxy
+	maxBody  int64
+}
+
+// New builds the server: routes, middleware and the upstream proxy.
+func New(d Deps) (*Server, error) {
+	if d.Secrets == nil || d.Gateway == nil || d.Metrics == nil {
+		return nil, errors.New("proxy: Secrets, Gateway and Metrics are required")
+	}
+	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, tls: d.TLS, now: d.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.tls == nil {
+		c, err := TLSConfig(d.Config.Listen.CertFile, d.Config.Listen.KeyFile, d.Config.Listen.MinTLSVersion)
+		if err != nil {
+			return nil, err
+		}
+		s.tls = c
+	}
+	up, err := newUpstream(d.Config.Upstream, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	s.upstream = up
+	s.maxBody = int64(d.Config.Listen.MaxBodyBytes)
+	for _, r := range d.Config.Routes {
+		s.maxBody = max(s.maxBody, int64(r.MaxBodyBytes))
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard) // tokenwall logs through zerolog only
+	e.StdLogger = log.New(d.Log.With().Str(FieldComponent, "http").Logger(), "", 0)
+	e.IPExtractor = echo.ExtractIPDirect() // no X-Forwarded-For trusted unless configured
+	e.HTTPErrorHandler = errorHandler
+	e.Use(s.middlewares()...)
+	s.echo = e
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler (for tests and benchmarks that bring their own server).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Run serves HTTPS on public and plain HTTP admin endpoints on admin until ctx ends, then
+// shuts both down, letting in-flight requests finish within Listen.ShutdownGrace.
+func (s *Server) Run(ctx context.Context, public, admin net.Listener) error {
+	lc := s.cfg.Listen
+	srv := &http.Server{
+		ReadHeaderTimeout: lc.ReadHeaderTimeout.D(),
+		ReadTimeout:       lc.ReadTimeout.D(),
+		WriteTimeout:      lc.WriteTimeout.D(),
+		IdleTimeout:       lc.IdleTimeout.D(),
+		TLSConfig:         s.tls,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	s.echo.TLSListener = tls.NewListener(public, s.tls)
+	adminSrv := s.adminServer()
+
+	errc := make(chan error, 2)
+	go func() { errc <- s.echo.StartServer(srv) }()
+	go func() { errc <- adminSrv.Serve(admin) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lc.ShutdownGrace.D())
+	defer cancel()
+	// srv, not s.echo: Echo's StartServer does not record the server it is given, so
+	// echo.Shutdown would stop Echo's own unused servers and leave this one running.
+	shutErr := errors.Join(srv.Shutdown(sctx), adminSrv.Shutdown(sctx))
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return fmt.Errorf("proxy: serve: %w", runErr)
+	}
+	if shutErr != nil {
+		return fmt.Errorf("proxy: shutdown: %w", shutErr)
+	}
+	return nil
+}

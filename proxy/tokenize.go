@@ -1,0 +1,184 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/gateway"
+	"github.com/tokenwall/tokenwall/vault"
+	"github.com/tokenwall/tokenwall/webhooks"
+)
+
+// tokenizeHandler is the handler of one tokenization route: read the body, replace the card
+// with a token (or an error code), sign, forward. The work is in tokenize.
+func (s *Server) tokenizeHandler(rt config.Route) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		info := infoFrom(r.Context())
+		info.route = rt.Path
+		c.Response().Header().Set("Cache-Control", "no-store")
+
+		signingKey, err := s.freshSecrets()
+		if err != nil {
+			return err
+		}
+		body, err := readBody(r, rt.MaxBodyBytes.Int())
+		if err != nil {
+			return err
+		}
+		out, contentType, err := s.tokenize(r.Context(), rt, r.Header.Get(echo.HeaderContentType), body, info)
+		if err != nil {
+			return err
+		}
+		sig := webhooks.Sign(s.now(), out, signingKey.Reveal())
+		fwd := r.Clone(withSignature(r.Context(), sig))
+		fwd.Body = io.NopCloser(bytes.NewReader(out))
+		fwd.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out)), nil }
+		fwd.ContentLength = int64(len(out))
+		fwd.Header.Set(echo.HeaderContentType, contentType)
+		fwd.Header.Del(echo.HeaderContentLength)
+		s.upstream.ServeHTTP(c.Response(), fwd)
+		return nil
+	}
+}
+
+// freshSecrets returns the signing key and checks the Stripe key, failing closed with
+// ErrUnavailable (503) once the cached secrets are older than their maximum age.
+func (s *Server) freshSecrets() (vault.Secret, error) {
+	if _, err := s.secrets.Get(vault.SecretStripeKey); err != nil {
+		return vault.Secret{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	k, err := s.secrets.Get(vault.SecretSigningKey)
+	if err != nil {
+		return vault.Secret{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return k, nil
+}
+
+// readBody reads at most limit bytes of r's body, refusing a larger one with ErrTooLarge
+// (nothing is forwarded), and puts the bytes back so the request can be proxied.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, fmt.Errorf("%w: content-length %d, limit %d", ErrTooLarge, r.ContentLength, limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+			return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
+		}
+		return nil, fmt.Errorf("%w: read body: %w", ErrBadRequest, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%w: body over %d bytes", ErrTooLarge, limit)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
+}
+
+// cardFieldNames are the configured card fields of a route, which never leave tokenwall.
+func cardFieldNames(f config.CardFields) []string {
+	var out []string
+	for _, n := range []string{f.Number, f.ExpMonth, f.ExpYear, f.Exp, f.CVC, f.Name} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// tokenize turns a posted body into the body the billing app receives: the card fields
+// removed, the token and card facts (or an error code) in the result fields. A malformed
+// body, or a card number anywhere but the card field, is an error and nothing is forwarded.
+func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType string, body []byte, info *requestInfo) ([]byte, string, error) {
+	doc, err := parseDocument(rt.Body, contentType, body, rt.MaxJSONDepth)
+	if err != nil {
+		return nil, "", err
+	}
+	in := gateway.CardInput{}
+	for _, f := range []struct {
+		dst  *string
+		name string
+	}{
+		{&in.Number, rt.Card.Number}, {&in.ExpMonth, rt.Card.ExpMonth}, {&in.ExpYear, rt.Card.ExpYear},
+		{&in.Exp, rt.Card.Exp}, {&in.CVC, rt.Card.CVC}, {&in.Name, rt.Card.Name},
+	} {
+		if f.name != "" {
+			*f.dst, _ = doc.get(f.name)
+		}
+	}
+	for _, n := range cardFieldNames(rt.Card) {
+		doc.remove(n)
+	}
+	// Fail closed: the rest of the body must not carry a card (a number typed into a notes
+	// field, a second card under another name).
+	rest, _, err := doc.encode()
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	if containsPANEscaped(string(rest)) {
+		s.metrics.cardEscapes.WithLabelValues("tokenization_body").Inc()
+		return nil, "", errCardEscape("a non-card field of a tokenization route")
+	}
+
+	pm, code := s.tokenizeCard(ctx, in, info)
+	res := rt.Result
+	if code != "" {
+		doc.set(res.Error, code)
+	} else {
+		for _, f := range []struct{ name, value string }{
+			{res.Token, pm.ID}, {res.Brand, pm.Brand}, {res.Last4, pm.Last4},
+			{res.ExpMonth, strconv.Itoa(pm.ExpMonth)}, {res.ExpYear, strconv.Itoa(pm.ExpYear)},
+			{res.Fingerprint, pm.Fingerprint},
+		} {
+			if f.name != "" {
+				doc.set(f.name, f.value)
+			}
+		}
+	}
+	out, ct, err := doc.encode()
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	return out, ct, nil
+}
+
+// tokenizeCard validates the card and asks the gateway for a token. It returns the payment
+// method, or the error code the billing app receives.
+func (s *Server) tokenizeCard(ctx context.Context, in gateway.CardInput, info *requestInfo) (gateway.PaymentMethod, string) {
+	log := zerolog.Ctx(ctx)
+	card, err := gateway.ParseCard(in, s.now())
+	if err != nil {
+		info.errorCode = gateway.Code(err)
+		s.metrics.tokenizations.WithLabelValues(info.errorCode, string(card.Brand)).Inc()
+		log.Info().Str(FieldErrorCode, info.errorCode).Err(err).Msg("card refused before the gateway")
+		return gateway.PaymentMethod{}, info.errorCode
+	}
+	start := time.Now()
+	pm, err := s.gw.Tokenize(ctx, card, "tw-"+newRequestID())
+	info.gatewayLatency = time.Since(start)
+	s.metrics.gatewayLatency.Observe(info.gatewayLatency.Seconds())
+	info.brand = string(card.Brand)
+	if err != nil {
+		info.errorCode = gateway.Code(err)
+		s.metrics.tokenizations.WithLabelValues(info.errorCode, info.brand).Inc()
+		log.Warn().Str(FieldErrorCode, info.errorCode).Err(err).Msg("gateway tokenization failed")
+		return gateway.PaymentMethod{}, info.errorCode
+	}
+	info.token, info.brand, info.last4 = pm.ID, pm.Brand, pm.Last4
+	s.metrics.tokenizations.WithLabelValues("ok", pm.Brand).Inc()
+	return pm, ""
+}

@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tokenwall/tokenwall/config"
+)
+
+type signatureKey struct{}
+
+// withSignature marks a request whose forwarded body tokenwall has signed.
+func withSignature(ctx context.Context, sig string) context.Context {
+	return context.WithValue(ctx, signatureKey{}, sig)
+}
+
+// newUpstream returns the reverse proxy to the billing app. Rewrite (not Director) keeps
+// the incoming request untouched; hop-by-hop headers are stripped by ReverseProxy itself.
+func newUpstream(cfg config.Upstream, lg zerolog.Logger) (*httputil.ReverseProxy, error) {
+	target, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("upstream url: %w", err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
+	tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.MaxIdleConnsPerHost)
+	tr.ResponseHeaderTimeout = cfg.ResponseHeaderTimeout.D()
+	if cfg.CACertFile != "" {
+		pem, err := os.ReadFile(cfg.CACertFile)
+		if err != nil {
+			return nil, fmt.Errorf("upstream ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("upstream ca: %s holds no PEM certificate", cfg.CACertFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	sigHeader := cfg.SignatureHeader
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			// Only tokenwall signs: a client-sent signature header never reaches the app.
+			pr.Out.Header.Del(sigHeader)
+			if sig, ok := pr.In.Context().Value(signatureKey{}).(string); ok {
+				pr.Out.Header.Set(sigHeader, sig)
+			}
+			// The app logs the same request id as tokenwall, so one checkout can be followed
+			// across both.
+			if info := infoFrom(pr.In.Context()); info != nil && info.id != "" {
+				pr.Out.Header.Set("X-Request-Id", info.id)
+			}
+		},
+		Transport: tr,
+		ModifyResponse: func(resp *http.Response) error {
+			if info := infoFrom(resp.Request.Context()); info != nil {
+				info.upstreamStatus = resp.StatusCode
+				if info.route != "" {
+					// tokenwall sets no-store on tokenization routes; one header, not two.
+					resp.Header.Del("Cache-Control")
+				}
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if info := infoFrom(r.Context()); info != nil {
+				info.err = fmt.Errorf("%w: %w", ErrUpstream, err)
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte("upstream unavailable\n"))
+		},
+		ErrorLog: log.New(lg.With().Str(FieldComponent, "reverseproxy").Logger(), "", 0),
+	}, nil
+}
