@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/tokenwall/tokenwall/scrub"
 )
@@ -31,6 +34,16 @@ func (c Card) String() string {
 
 // GoString masks %#v too.
 func (c Card) GoString() string { return c.String() }
+
+// Format masks every fmt verb (%d, %x, %+v, …), not only those that call String.
+func (c Card) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
+// MarshalJSON writes the mask, so a Card logged through reflection (zerolog's Interface or
+// Any) or encoded by mistake never shows the number or the CVC.
+func (c Card) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+
+// MarshalZerologObject logs brand and last four only.
+func (c Card) MarshalZerologObject(e *zerolog.Event) { e.Str("card", c.String()) }
 
 // Card error codes, as Stripe names them, which the billing app receives.
 const (
@@ -74,18 +87,22 @@ func ParseCard(in CardInput, now time.Time) (Card, error) {
 	switch {
 	case num == "":
 		return c, cardErr(CodeIncompleteNumber, "number missing")
-	case strings.IndexFunc(num, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
+	case !digitsOnly(num):
 		return c, cardErr(CodeInvalidNumber, "number has characters other than digits")
 	case len(num) < 12:
 		return c, cardErr(CodeIncompleteNumber, "number too short")
 	case len(num) > 19:
 		return c, cardErr(CodeInvalidNumber, "number too long")
 	}
-	if _, known := scrub.BrandPrefix(num); !known {
+	prefixBrand, known := scrub.BrandPrefix(num)
+	if !known {
 		return c, cardErr(CodeInvalidNumber, "unknown issuer")
 	}
 	brand, ok := scrub.BrandOf(num)
-	if !ok {
+	switch {
+	case !ok && len(num) < scrub.MinLength(prefixBrand):
+		return c, cardErr(CodeIncompleteNumber, "shorter than the brand's numbers")
+	case !ok:
 		return c, cardErr(CodeInvalidNumber, "length not issued in this range")
 	}
 	if !scrub.Luhn(num) {
@@ -109,7 +126,7 @@ func ParseCard(in CardInput, now time.Time) (Card, error) {
 	switch {
 	case cvc == "":
 		return c, cardErr(CodeIncompleteCVC, "cvc missing")
-	case strings.IndexFunc(cvc, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
+	case !digitsOnly(cvc):
 		return c, cardErr(CodeInvalidCVC, "cvc has characters other than digits")
 	case len(cvc) != scrub.CVCLength(brand):
 		return c, cardErr(CodeInvalidCVC, fmt.Sprintf("cvc length %d, brand %s wants %d", len(cvc), brand, scrub.CVCLength(brand)))
@@ -137,7 +154,7 @@ func parseExpiry(in CardInput) (month, year int, err error) {
 	}
 	m, err1 := strconv.Atoi(ms)
 	y, err2 := strconv.Atoi(ys)
-	if err1 != nil || err2 != nil || len(ms) > 2 || (len(ys) != 2 && len(ys) != 4) {
+	if err1 != nil || err2 != nil || !digitsOnly(ms) || !digitsOnly(ys) || len(ms) > 2 || (len(ys) != 2 && len(ys) != 4) {
 		return 0, 0, cardErr(CodeInvalidExpiry, "expiry not numeric MM and YY or YYYY")
 	}
 	if m < 1 || m > 12 {
@@ -147,4 +164,8 @@ func parseExpiry(in CardInput) (month, year int, err error) {
 		y += 2000
 	}
 	return m, y, nil
+}
+
+func digitsOnly(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
 }

@@ -125,6 +125,7 @@ func TestCardEscapeGuardOnPassthrough(t *testing.T) {
 		{name: "card in a form body on another path", method: "POST", target: "/notes", ct: formCT, body: "text=" + url.QueryEscape(visaSpcd)},
 		{name: "card in a json body", method: "POST", target: "/api/other", ct: "application/json", body: `{"pan":"` + amex + `"}`},
 		{name: "card in the query", method: "GET", target: "/search?q=" + visa},
+		{name: "card in the path", method: "GET", target: "/cards/4242%204242%204242%204242/details"},
 		{name: "card in the query with + separators", method: "GET", target: "/search?q=4242+4242+4242+4242"},
 		{name: "card in a header", method: "GET", target: "/profile", header: visa},
 		{name: "trailing slash variant of the route", method: "POST", target: "/checkout/submit/", ct: formCT, body: "card_number=" + visa},

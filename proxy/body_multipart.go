@@ -27,7 +27,7 @@ func parseMultipart(body []byte, boundary string) (*multipartDoc, error) {
 		return nil, fmt.Errorf("%w: multipart body without boundary", ErrBadRequest)
 	}
 	// A body cut short before its close delimiter is refused, not forwarded as if complete.
-	if !bytes.Contains(body, []byte("--"+boundary+"--")) {
+	if end := bytes.TrimRight(body, "\r\n"); !bytes.HasSuffix(end, []byte("\r\n--"+boundary+"--")) {
 		return nil, fmt.Errorf("%w: multipart body has no close delimiter", ErrBadRequest)
 	}
 	r := multipart.NewReader(bytes.NewReader(body), boundary)

@@ -10,9 +10,12 @@ import (
 )
 
 // cardEscape looks for a card number in a request that is not on a tokenization route: in
-// the query (raw and unescaped), in header values, and in the body (raw, and unescaped when
-// it is a form). It returns where it found one, or "".
+// the path, in the query (raw and unescaped), in header values, and in the body (raw, and
+// unescaped when it is a form). It returns where it found one, or "".
 func cardEscape(r *http.Request, body []byte) string {
+	if containsPANEscaped(r.URL.EscapedPath()) {
+		return "path"
+	}
 	if q := r.URL.RawQuery; q != "" && containsPANEscaped(q) {
 		return "query"
 	}

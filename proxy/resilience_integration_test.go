@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenwall/tokenwall/devstack"
 	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/vault"
 )
 
 func checkoutBody() []byte {
@@ -256,4 +257,43 @@ func get(t *testing.T, u string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestStripe401RefreshesTheKeyFromVault: after the Stripe key is rotated in Vault, the first
+// 401 from Stripe makes tokenwall re-read its secrets and retry once, with the new key.
+func TestStripe401RefreshesTheKeyFromVault(t *testing.T) {
+	fp, err := devstack.NewFaultProxy(sharedStripe.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fp.Close() })
+	h := newHarness(t, options{stripeURL: fp.URL()})
+	ctx := context.Background()
+	admin, err := vault.Dial(ctx, vault.Options{Address: sharedVault.Addr, Timeout: 5 * time.Second, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: h.cfg.Vault.Auth.TokenFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteKV(ctx, h.cfg.Vault.StripeKeyPath, "sk_test_rotated"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := h.cache.Get(vault.SecretStripeKey); s.Version() != 1 {
+		t.Fatalf("cached key version %d before the 401, want 1", s.Version())
+	}
+	fp.Inject(devstack.FaultStatus(http.StatusUnauthorized), 1)
+	resp, body := h.post("/checkout/submit", formCT, checkoutBody())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d %q", resp.StatusCode, body)
+	}
+	reqs := h.up.requests()
+	v, _ := url.ParseQuery(string(reqs[len(reqs)-1].Body))
+	if !strings.HasPrefix(v.Get("payment_method"), "pm_") {
+		t.Fatalf("no token after the refresh: %s", reqs[len(reqs)-1].Body)
+	}
+	if n := len(fp.Requests()); n != 2 {
+		t.Errorf("stripe saw %d requests, want the 401 and one retry", n)
+	}
+	if s, _ := h.cache.Get(vault.SecretStripeKey); s.Version() != 2 {
+		t.Errorf("cached key version %d after the 401, want 2 (re-read from vault)", s.Version())
+	}
 }

@@ -110,6 +110,25 @@ func BrandPrefix(digits string) (Brand, bool) {
 	return "", false
 }
 
+// MinLength is the shortest card number length issued for brand (0 for an unknown brand).
+func MinLength(b Brand) int {
+	shortest := 0
+	for _, r := range issuers {
+		if r.brand != b {
+			continue
+		}
+		for n := 12; n <= 19; n++ {
+			if r.lengths&(1<<n) != 0 {
+				if shortest == 0 || n < shortest {
+					shortest = n
+				}
+				break
+			}
+		}
+	}
+	return shortest
+}
+
 // CVCLength is the length of the card verification code of brand: 4 for Amex, else 3.
 func CVCLength(b Brand) int {
 	if b == Amex {

@@ -65,8 +65,8 @@ func (c *Cache) Load(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Refresh re-reads every secret now (after a 401 from the gateway, say). It returns the
-// first failure; secrets that did refresh keep their new value.
+// Refresh re-reads every secret now (after a 401 from the gateway, say). It returns every
+// failure, joined; secrets that did refresh keep their new value.
 func (c *Cache) Refresh(ctx context.Context) error {
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()

@@ -150,6 +150,11 @@ func (c *Client) loginAppRole(ctx context.Context) error {
 		"secret_id": strings.TrimSpace(string(b)),
 	})
 	if err != nil {
+		// Vault answers a wrong role or secret id with 400, not 401/403.
+		var re *api.ResponseError
+		if errors.As(err, &re) && re.StatusCode == 400 {
+			return fmt.Errorf("vault: %w: approle login: %w", ErrAuth, err)
+		}
 		return classify(fmt.Errorf("approle login: %w", err))
 	}
 	if s == nil || s.Auth == nil || s.Auth.ClientToken == "" {

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -43,8 +44,11 @@ func (s Secret) String() string { return fmt.Sprintf("secret(%s v%d ********)", 
 // GoString masks %#v too.
 func (s Secret) GoString() string { return s.String() }
 
+// Format masks every fmt verb (%d, %x, %+v, …), not only those that call String.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
 // MarshalJSON writes the mask, never the value.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // MarshalZerologObject logs name and version only.
 func (s Secret) MarshalZerologObject(e *zerolog.Event) {

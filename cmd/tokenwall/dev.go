@@ -41,14 +41,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := dev(ctx, f, stdout); err != nil {
+	if err := dev(ctx, f, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "tokenwall dev: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func dev(ctx context.Context, f devFlags, stdout io.Writer) (err error) {
+func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) {
 	data, err := filepath.Abs(f.data)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func dev(ctx context.Context, f devFlags, stdout io.Writer) (err error) {
 	})
 
 	fmt.Fprintf(stdout, "tokenwall: checkout at https://%s/checkout\n", st.public.Addr())
-	fmt.Fprintf(stdout, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", logs, st.admin.Addr())
+	fmt.Fprintf(stderr, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", logs, st.admin.Addr())
 	return st.serve(ctx)
 }
 
