@@ -30,7 +30,7 @@ const (
 	FieldBytesIn        = "bytes_in"
 	FieldBytesOut       = "bytes_out"
 	FieldComponent      = "component"
-	FieldSecret         = "secret"
+	FieldSecret         = "secret_name"
 	FieldUpstreamStatus = "upstream_status"
 )
 

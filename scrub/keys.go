@@ -1,0 +1,208 @@
+package scrub
+
+// KeyRule marks a key name (a JSON key, form field, query parameter or header name) whose
+// value is sensitive. Names are compared normalised: lower case, with "_", "-", "." and
+// spaces removed, so "card_cvc", "cardCvc" and "Card-CVC" are one name. With Suffix, any
+// key ending in Name matches too ("card_cvc" ends in "cvc").
+type KeyRule struct {
+	Name   string
+	Kind   Kind
+	Suffix bool
+}
+
+// DefaultKeys is the list of sensitive key names. Config adds to it (scrub.extra_keys).
+var DefaultKeys = []KeyRule{
+	// Card data other than the number, which is found by its shape wherever it is.
+	{Name: "cvc", Kind: KindCVC, Suffix: true},
+	{Name: "cvc2", Kind: KindCVC, Suffix: true},
+	{Name: "cvv", Kind: KindCVC, Suffix: true},
+	{Name: "cvv2", Kind: KindCVC, Suffix: true},
+	{Name: "cid", Kind: KindCVC},
+	{Name: "csc", Kind: KindCVC, Suffix: true},
+	{Name: "securitycode", Kind: KindCVC, Suffix: true},
+	{Name: "cardverificationcode", Kind: KindCVC, Suffix: true},
+	{Name: "cardnumber", Kind: KindCard, Suffix: true},
+	{Name: "ccnumber", Kind: KindCard, Suffix: true},
+	{Name: "pan", Kind: KindCard},
+	{Name: "primaryaccountnumber", Kind: KindCard, Suffix: true},
+	{Name: "expmonth", Kind: KindExpiry, Suffix: true},
+	{Name: "expyear", Kind: KindExpiry, Suffix: true},
+	{Name: "cardexp", Kind: KindExpiry, Suffix: true},
+	{Name: "ccexp", Kind: KindExpiry, Suffix: true},
+	{Name: "cardexpiry", Kind: KindExpiry, Suffix: true},
+	{Name: "cardexpiration", Kind: KindExpiry, Suffix: true},
+	{Name: "expirydate", Kind: KindExpiry, Suffix: true},
+	{Name: "expirationdate", Kind: KindExpiry, Suffix: true},
+	{Name: "pin", Kind: KindPIN},
+	{Name: "cardpin", Kind: KindPIN, Suffix: true},
+	{Name: "pinblock", Kind: KindPIN, Suffix: true},
+	{Name: "pinnumber", Kind: KindPIN, Suffix: true},
+	{Name: "track", Kind: KindTrack},
+	{Name: "track1", Kind: KindTrack, Suffix: true},
+	{Name: "track2", Kind: KindTrack, Suffix: true},
+	{Name: "trackdata", Kind: KindTrack, Suffix: true},
+	{Name: "magstripe", Kind: KindTrack, Suffix: true},
+	// Identity and bank data.
+	{Name: "ssn", Kind: KindSSN, Suffix: true},
+	{Name: "socialsecuritynumber", Kind: KindSSN, Suffix: true},
+	{Name: "iban", Kind: KindIBAN, Suffix: true},
+	{Name: "accountnumber", Kind: KindAccount, Suffix: true},
+	{Name: "accountno", Kind: KindAccount, Suffix: true},
+	{Name: "acctnumber", Kind: KindAccount, Suffix: true},
+	{Name: "bankaccount", Kind: KindAccount, Suffix: true},
+	{Name: "routingnumber", Kind: KindRouting, Suffix: true},
+	{Name: "routing", Kind: KindRouting},
+	{Name: "aba", Kind: KindRouting},
+	{Name: "abanumber", Kind: KindRouting, Suffix: true},
+	{Name: "sortcode", Kind: KindRouting, Suffix: true},
+	// Credentials.
+	{Name: "password", Kind: KindPassword, Suffix: true},
+	{Name: "passwd", Kind: KindPassword, Suffix: true},
+	{Name: "pwd", Kind: KindPassword},
+	{Name: "passphrase", Kind: KindPassword, Suffix: true},
+	{Name: "secret", Kind: KindSecret, Suffix: true},
+	{Name: "secretkey", Kind: KindSecret, Suffix: true},
+	{Name: "secretid", Kind: KindSecret, Suffix: true},
+	{Name: "privatekey", Kind: KindSecret, Suffix: true},
+	{Name: "signingkey", Kind: KindSecret, Suffix: true},
+	{Name: "apikey", Kind: KindAPIKey, Suffix: true},
+	{Name: "accesskey", Kind: KindAPIKey, Suffix: true},
+	{Name: "token", Kind: KindToken, Suffix: true},
+	{Name: "authorization", Kind: KindAuthorization, Suffix: true},
+	{Name: "auth", Kind: KindAuthorization},
+	{Name: "cookie", Kind: KindCookie, Suffix: true},
+}
+
+// normKey appends the normalised form of key to dst: ASCII letters lower-cased, digits
+// kept, everything else dropped.
+func normKey(dst []byte, key []byte) []byte {
+	for _, c := range key {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			dst = append(dst, c)
+		case c >= 'A' && c <= 'Z':
+			dst = append(dst, c+'a'-'A')
+		}
+	}
+	return dst
+}
+
+// keyTable looks normalised key names up: exact names in a map, suffix rules by the
+// suffix lengths in use. Two 64 Ki-bit filters on the key's last bytes reject almost every
+// harmless key ("level", "time", "request_id") before any map lookup.
+type keyTable struct {
+	exact      map[string]Kind
+	suffix     map[string]Kind
+	suffixLens []int
+	// filter3 holds the last three bytes of three-byte names, filter4 the last four bytes of
+	// longer ones: a key passes when either holds its own tail.
+	filter3 [1 << 16 / 64]uint64
+	filter4 [1 << 16 / 64]uint64
+}
+
+// tailHash hashes the last n (3 or 4) bytes of k, packed with a length mark, into 16 bits
+// with one multiplication.
+func tailHash(k []byte, n int) uint32 {
+	var t uint32
+	for _, c := range k[max(0, len(k)-n):] {
+		t = t<<8 | uint32(c)
+	}
+	return packedHash(t, len(k) >= n)
+}
+
+func packedHash(t uint32, full bool) uint32 {
+	if full {
+		t ^= 0x5bd1e995
+	}
+	return (t * 0x9E3779B1) >> 16
+}
+
+func set(f *[1 << 16 / 64]uint64, h uint32)      { f[h/64] |= 1 << (h % 64) }
+func has(f *[1 << 16 / 64]uint64, h uint32) bool { return f[h/64]&(1<<(h%64)) != 0 }
+
+func (t *keyTable) mark(k []byte) {
+	if len(k) <= 3 {
+		set(&t.filter3, tailHash(k, 3))
+		return
+	}
+	set(&t.filter4, tailHash(k, 4))
+}
+
+// pass is the filter test of a normalised key (or its normalised tail).
+func (t *keyTable) pass(k []byte) bool {
+	return has(&t.filter3, tailHash(k, 3)) || has(&t.filter4, tailHash(k, 4))
+}
+
+func newKeyTable(rules []KeyRule) *keyTable {
+	t := &keyTable{exact: map[string]Kind{}, suffix: map[string]Kind{}}
+	lens := map[int]bool{}
+	for _, r := range rules {
+		n := string(normKey(nil, []byte(r.Name)))
+		if n == "" {
+			continue
+		}
+		t.exact[n] = r.Kind
+		t.mark([]byte(n))
+		if r.Suffix {
+			t.suffix[n] = r.Kind
+			lens[len(n)] = true
+		}
+	}
+	for l := range lens {
+		t.suffixLens = append(t.suffixLens, l)
+	}
+	return t
+}
+
+// lookup returns the kind of a normalised key name.
+func (t *keyTable) lookup(k []byte) (Kind, bool) {
+	if len(k) == 0 {
+		return "", false
+	}
+	if !t.pass(k) {
+		return "", false
+	}
+	if kind, ok := t.exact[string(k)]; ok {
+		return kind, true
+	}
+	for _, l := range t.suffixLens {
+		if l < len(k) {
+			if kind, ok := t.suffix[string(k[len(k)-l:])]; ok {
+				return kind, true
+			}
+		}
+	}
+	return "", false
+}
+
+// mayMatch is the cheap first test of the key before the ":" or "=" at i: the last four
+// normalised bytes of the key against the filter, read straight from src. It has no false
+// negatives; keyValue does the full lookup.
+func (t *keyTable) mayMatch(src []byte, lo, i int) bool {
+	k := i
+	for k > lo && (src[k-1] == ' ' || src[k-1] == '"' || src[k-1] == '\'') {
+		k--
+	}
+	// The tail, packed: t4 holds the last four normalised bytes, got how many there were.
+	var t4 uint32
+	got := 0
+	for p := k - 1; p >= lo && got < 4 && k-p <= maxKeyLen; p-- {
+		c := src[p]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_' || c == '-' || c == '.' || c == ' ':
+			continue
+		default:
+			p = lo // not a key byte: the key ends here
+			continue
+		}
+		t4 |= uint32(c) << (8 * got)
+		got++
+	}
+	if got == 0 {
+		return false
+	}
+	return has(&t.filter3, packedHash(t4&0xFFFFFF, got >= 3)) || has(&t.filter4, packedHash(t4, got >= 4))
+}

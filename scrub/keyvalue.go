@@ -1,0 +1,139 @@
+package scrub
+
+import "bytes"
+
+// maxKeyLen bounds how far back a key name is read from its ":" or "=".
+const maxKeyLen = 64
+
+func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
+
+// keyValue handles a ":" or "=" at i: when the key before it is sensitive, the value after
+// it is a finding. Keys may be quoted (JSON) or bare (forms, query strings, headers, logs).
+func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
+	k := i
+	for k > next && src[k-1] == ' ' {
+		k--
+	}
+	var ks, ke int
+	quotedKey := false
+	if k > next && (src[k-1] == '"' || src[k-1] == '\'') {
+		q := src[k-1]
+		ke = k - 1
+		ks = ke
+		for ks > next && ke-ks < maxKeyLen && src[ks-1] != q {
+			ks--
+		}
+		if ks == next || src[ks-1] != q {
+			return Finding{}, false
+		}
+		quotedKey = true
+	} else {
+		ke = k
+		ks = ke
+		for ks > next && ke-ks < maxKeyLen && isKeyByte(src[ks-1]) {
+			ks--
+		}
+	}
+	if ks == ke {
+		return Finding{}, false
+	}
+	var nb [maxKeyLen]byte
+	kind, ok := s.keys.lookup(normKey(nb[:0], src[ks:ke]))
+	if !ok {
+		return Finding{}, false
+	}
+	v := i + 1
+	for v < len(src) && src[v] == ' ' {
+		v++
+	}
+	if v >= len(src) {
+		return Finding{}, false
+	}
+	var vs, ve int
+	switch c := src[v]; c {
+	case '"', '\'':
+		vs = v + 1
+		ve = vs
+		for ve < len(src) && src[ve] != c && src[ve] != '\n' {
+			if src[ve] == '\\' {
+				ve++
+			}
+			ve++
+		}
+		ve = min(ve, len(src))
+	case '{', '[':
+		return Finding{}, false // a structure: its own keys decide
+	default:
+		vs = v
+		ve = vs
+		for ve < len(src) && !valueEnds(src[ve], kind) {
+			ve++
+		}
+	}
+	val := src[vs:ve]
+	if len(val) == 0 || bytes.HasPrefix(val, []byte("[redacted:")) || bytes.HasPrefix(val, []byte("[card:")) {
+		return Finding{}, false
+	}
+	switch kind {
+	case KindToken:
+		if isGatewayObjectID(val) {
+			return Finding{}, false
+		}
+	case KindExpiry:
+		if !looksLikeExpiry(val) {
+			return Finding{}, false
+		}
+	case KindCard:
+		if val[0] >= '0' && val[0] <= '9' {
+			return Finding{}, false // digits: the card detector masks them by shape, brand and last four
+		}
+	}
+	f := Finding{Kind: kind, Start: vs, End: ve}
+	f.quote = quotedKey && src[i] == ':' && vs == v // a bare JSON value becomes a JSON string
+	return f, true
+}
+
+// valueEnds reports whether c ends an unquoted value. Authorization and cookie values run to
+// the end of the line (they hold spaces: "Bearer abc", "a=1; b=2").
+func valueEnds(c byte, kind Kind) bool {
+	switch c {
+	case '\n', '\r', '"', '\'', '&':
+		return true
+	case ' ', '\t', ';', ',', '}', ']':
+		return kind != KindAuthorization && kind != KindCookie
+	}
+	return false
+}
+
+// isGatewayObjectID reports whether v is a Stripe object id (pm_…, tok_…, pi_…): a token in
+// the tokenization sense, meant to be stored, not a credential.
+func isGatewayObjectID(v []byte) bool {
+	i := bytes.IndexByte(v, '_')
+	if i < 2 || i > 5 || len(v)-i < 6 {
+		return false
+	}
+	switch string(v[:i]) {
+	case "pm", "tok", "pi", "cus", "ch", "re", "evt", "seti", "src", "card", "in", "sub":
+	default:
+		return false
+	}
+	for _, c := range v[i+1:] {
+		if !isAlnum(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// looksLikeExpiry: digits, "/", "-" or spaces, at most 7 bytes ("12/2034").
+func looksLikeExpiry(v []byte) bool {
+	if len(v) > 7 {
+		return false
+	}
+	for _, c := range v {
+		if !(c >= '0' && c <= '9' || c == '/' || c == '-' || c == ' ') {
+			return false
+		}
+	}
+	return true
+}
