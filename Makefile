@@ -13,6 +13,11 @@ TEST_FLAGS ?= -race -count=1 -timeout 15m
 export TOKENWALL_BIN       := $(BIN)
 export TOKENWALL_ARTIFACTS := $(ARTIFACTS)
 
+# Fuzz targets as package:Name; `make fuzz` runs each for FUZZTIME, `make test` for 10 s.
+FUZZ_TARGETS := ./scrub:FuzzText ./scrub:FuzzJSON ./scrub:FuzzForm
+FUZZTIME ?= 2m
+SOAK ?= 10m
+
 .PHONY: all run test tools build lint bench fuzz soak clean
 
 all: build
@@ -40,7 +45,20 @@ $(BIN)/stripe-mock: $(TOOLS_SRC)
 test: tools
 	rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 	$(GO) test -count=1 -v ./testkit/scan
+
+## fuzz: each Go fuzz target for FUZZTIME (default 2m); failures land in testdata/fuzz
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+## soak: drive checkouts through tokenwall for SOAK (default 10m) and check for leaks; make test runs 3 s
+soak:
+	TOKENWALL_SOAK=$(SOAK) $(GO) test -count=1 -race -run '^TestSoak$$' -v -timeout 0 ./bench
 
 ## lint: gofmt, go vet, staticcheck
 lint:

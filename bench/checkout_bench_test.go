@@ -42,7 +42,9 @@ const checkoutForm = "order_id=1001&amount=19.99&currency=EUR&card_name=Ada+Love
 // cleanForm is the same post without card fields, for the pass-through baseline.
 const cleanForm = "order_id=1001&amount=19.99&currency=EUR&card_name=Ada+Lovelace&payment_method=pm_1BenchStandIn&card_brand=visa"
 
-func newUpstream(b *testing.B) *httptest.Server {
+func newUpstream(b *testing.B) *httptest.Server { return newUpstreamT(b) }
+
+func newUpstreamT(b testing.TB) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusOK)
@@ -51,7 +53,7 @@ func newUpstream(b *testing.B) *httptest.Server {
 	return srv
 }
 
-func newTokenwall(b *testing.B, upstreamURL string) http.Handler {
+func newTokenwall(b testing.TB, upstreamURL string) http.Handler {
 	cfg := config.Default()
 	cfg.Upstream.URL = upstreamURL
 	cfg.Routes = []config.Route{config.Route{Path: "/checkout/submit",

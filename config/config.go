@@ -16,6 +16,40 @@ type Config struct {
 	Gateway  Gateway  `yaml:"gateway"`
 	Log      Log      `yaml:"log"`
 	Routes   []Route  `yaml:"routes"`
+	// Scrub configures how sensitive data is redacted from logs.
+	Scrub Scrub `yaml:"scrub"`
+	// CardEscape configures the guard against card numbers outside tokenization routes.
+	CardEscape CardEscape `yaml:"card_escape"`
+}
+
+// Scrub configures redaction. Card numbers, CVCs, SSNs, bank numbers and secrets are always
+// redacted; this only chooses the card mask and adds key names.
+type Scrub struct {
+	// CardMask is "brand_last4" ("[card:visa:4242]", the default) or "first6_last4"
+	// ("[card:visa:424242…4242]", the most PCI DSS 3.4.1 allows).
+	CardMask string `yaml:"card_mask"`
+	// ExtraKeys are key names (JSON keys, form fields, query parameters, headers) whose values
+	// are sensitive, in addition to the built-in list.
+	ExtraKeys []ScrubKey `yaml:"extra_keys,omitempty"`
+}
+
+// ScrubKey is one extra sensitive key name.
+type ScrubKey struct {
+	Name string `yaml:"name"`
+	// Kind names what the value is, as in "[redacted:KIND]": card, cvc, expiry, pin, track,
+	// ssn, iban, account_number, routing_number, password, secret, api_key, token,
+	// authorization, cookie.
+	Kind string `yaml:"kind"`
+	// Suffix makes every key ending in Name match too.
+	Suffix bool `yaml:"suffix"`
+}
+
+// CardEscape configures the card-escape guard: a card number in the path, query, headers or
+// body of a request that is not on a tokenization route is refused with 400 by default.
+type CardEscape struct {
+	// AlertPaths are path prefixes where such a request is forwarded and alerted (a warning
+	// log line and a metric) instead of refused, for a migration period.
+	AlertPaths []string `yaml:"alert_paths,omitempty"`
 }
 
 // Listen configures the public HTTPS listener.

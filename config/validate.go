@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tokenwall/tokenwall/scrub"
 )
 
 // maxRouteBody is the largest body limit a tokenization route may set.
@@ -24,6 +26,8 @@ func (c Config) Validate() error {
 	c.Gateway.Stripe.validate(&p)
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	validateRoutes(&p, c.Routes)
+	c.Scrub.validate(&p)
+	c.CardEscape.validate(&p)
 	return errors.Join(p.errs...)
 }
 
@@ -232,6 +236,27 @@ func (s Stripe) validate(p *problems) {
 }
 
 // validateRoutes checks each route and that no two share a path.
+func (s Scrub) validate(p *problems) {
+	if _, err := scrub.ParseCardMask(s.CardMask); err != nil {
+		p.addf("scrub.card_mask", "%q is not one of brand_last4, first6_last4", s.CardMask)
+	}
+	for i, k := range s.ExtraKeys {
+		key := fmt.Sprintf("scrub.extra_keys[%d]", i)
+		p.required(key+".name", k.Name)
+		if _, ok := scrub.ParseKind(k.Kind); !ok {
+			p.addf(key+".kind", "%q is not a kind scrub knows", k.Kind)
+		}
+	}
+}
+
+func (c CardEscape) validate(p *problems) {
+	for i, prefix := range c.AlertPaths {
+		if !strings.HasPrefix(prefix, "/") {
+			p.addf(fmt.Sprintf("card_escape.alert_paths[%d]", i), "%q must start with /", prefix)
+		}
+	}
+}
+
 func validateRoutes(p *problems, routes []Route) {
 	if len(routes) == 0 {
 		// Without a route every card number would pass to the upstream as it came.

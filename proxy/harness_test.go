@@ -102,6 +102,11 @@ func newUpstream(t *testing.T, key []byte) *upstream {
 		}
 		w.Header().Set("Cache-Control", "private")
 		w.Header().Set("Content-Type", "text/plain")
+		if r.URL.Path == "/leaky" {
+			// A billing app that shows a stored card number back: the leak tokenwall alerts on.
+			fmt.Fprintf(w, "%s your card %s is on file", strings.Repeat("x", 3000), leakyCard)
+			return
+		}
 		fmt.Fprintf(w, "upstream got %s %s", r.Method, r.URL.Path)
 	}))
 	t.Cleanup(u.srv.Close)
@@ -131,7 +136,11 @@ type options struct {
 	routes        []config.Route
 	minTLS        string
 	maxBody       config.ByteSize
+	alertPaths    []string
 }
+
+// leakyCard is the card number the /leaky upstream page shows (Stripe's test Mastercard).
+const leakyCard = "5555 5555 5555 4444"
 
 // harness is a tokenwall server running in process on real listeners, against a real Vault
 // and stripe-mock, forwarding to a recording TLS upstream.
@@ -236,6 +245,7 @@ func newHarness(t *testing.T, o options) *harness {
 	if o.stripeTimeout != 0 {
 		cfg.Gateway.Stripe.Timeout = config.Duration(o.stripeTimeout)
 	}
+	cfg.CardEscape.AlertPaths = o.alertPaths
 	cfg.Routes = o.routes
 	if cfg.Routes == nil {
 		cfg.Routes = testRoutes()
@@ -254,7 +264,7 @@ func (h *harness) start(ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg, err := proxy.NewLogger(logf, "debug")
+	lg, err := proxy.NewLogger(logf, "debug", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,16 +32,21 @@ const (
 	FieldComponent      = "component"
 	FieldSecret         = "secret_name"
 	FieldUpstreamStatus = "upstream_status"
+	FieldCardWhere      = "card_where"
 )
 
-// NewLogger returns a JSON logger writing through the scrub writer into w, at level
-// (debug, info, warn, error). Every logger tokenwall creates comes from here.
-func NewLogger(w io.Writer, level string) (zerolog.Logger, error) {
+// NewLogger returns a JSON logger writing through s's scrub writer into w, at level
+// (debug, info, warn, error); a nil s is scrub's default. Every logger tokenwall creates
+// comes from here.
+func NewLogger(w io.Writer, level string, s *scrub.Scrubber) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("log level %q: use debug, info, warn or error", level)
 	}
-	return zerolog.New(scrub.NewWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
+	if s == nil {
+		s = scrub.Default()
+	}
+	return zerolog.New(s.NewWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
 }
 
 // ScrubErrorMarshaller is for zerolog.ErrorMarshalFunc: error strings are scrubbed before

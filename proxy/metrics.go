@@ -16,6 +16,7 @@ type Metrics struct {
 	gatewayLatency prometheus.Histogram
 	tokenizations  *prometheus.CounterVec
 	cardEscapes    *prometheus.CounterVec
+	upstreamCards  prometheus.Counter
 	refreshFails   *prometheus.CounterVec
 }
 
@@ -39,13 +40,16 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 			Name: "tokenwall_tokenizations_total", Help: "Tokenizations by outcome (ok or error code) and brand.",
 		}, []string{"outcome", "brand"}),
 		cardEscapes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tokenwall_card_escapes_total", Help: "Requests refused because a card number was outside a card field.",
-		}, []string{"where"}),
+			Name: "tokenwall_card_escapes_total", Help: "Requests with a card number outside a tokenization route's card field, by where it was and what was done (refused or alerted).",
+		}, []string{"where", "action"}),
+		upstreamCards: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tokenwall_upstream_card_responses_total", Help: "Upstream responses that carried a card number (alerted, not blocked).",
+		}),
 		refreshFails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenwall_vault_refresh_failures_total", Help: "Failed background reads of a secret from Vault.",
 		}, []string{"secret"}),
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.refreshFails,
+	m.Registry.MustRegister(m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		secretAgeCollector{ages: secretAges})
 	return m

@@ -3,9 +3,22 @@ package proxy
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
 )
+
+// alertOnly reports whether path is under one of card_escape.alert_paths, where a card
+// outside a tokenization route is forwarded and alerted instead of refused.
+func (s *Server) alertOnly(path string) bool {
+	for _, p := range s.cfg.CardEscape.AlertPaths {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // allMethods are the methods a passthrough may use.
 var allMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
@@ -40,8 +53,13 @@ func (s *Server) passthrough(c echo.Context) error {
 		return err
 	}
 	if where := cardEscape(r, body); where != "" {
-		s.metrics.cardEscapes.WithLabelValues(where).Inc()
-		return errCardEscape(where)
+		if !s.alertOnly(r.URL.Path) {
+			s.metrics.cardEscapes.WithLabelValues(where, "refused").Inc()
+			return errCardEscape(where)
+		}
+		s.metrics.cardEscapes.WithLabelValues(where, "alerted").Inc()
+		zerolog.Ctx(r.Context()).Warn().Str(FieldPath, r.URL.Path).Str(FieldCardWhere, where).
+			Msg("card number outside a tokenization route: forwarded because the path is in card_escape.alert_paths")
 	}
 	s.upstream.ServeHTTP(c.Response(), r)
 	return nil

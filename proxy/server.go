@@ -71,7 +71,7 @@ func New(d Deps) (*Server, error) {
 		}
 		s.tls = c
 	}
-	up, err := newUpstream(d.Config.Upstream, d.Log)
+	up, err := newUpstream(d.Config.Upstream, d.Log, s.watchResponse)
 	if err != nil {
 		return nil, err
 	}

@@ -130,7 +130,7 @@ func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType stri
 		return nil, "", fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	if containsPANEscaped(string(rest)) {
-		s.metrics.cardEscapes.WithLabelValues("tokenization_body").Inc()
+		s.metrics.cardEscapes.WithLabelValues("tokenization_body", "refused").Inc()
 		return nil, "", errCardEscape("a non-card field of a tokenization route")
 	}
 

@@ -25,7 +25,7 @@ func withSignature(ctx context.Context, sig string) context.Context {
 
 // newUpstream returns the reverse proxy to the billing app. Rewrite (not Director) keeps
 // the incoming request untouched; hop-by-hop headers are stripped by ReverseProxy itself.
-func newUpstream(cfg config.Upstream, lg zerolog.Logger) (*httputil.ReverseProxy, error) {
+func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Response)) (*httputil.ReverseProxy, error) {
 	target, err := url.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("upstream url: %w", err)
@@ -63,6 +63,7 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger) (*httputil.ReverseProxy
 		},
 		Transport: tr,
 		ModifyResponse: func(resp *http.Response) error {
+			watch(resp)
 			if info := infoFrom(resp.Request.Context()); info != nil {
 				info.upstreamStatus = resp.StatusCode
 				if info.route != "" {

@@ -34,3 +34,19 @@ type Finding struct {
 	// string so the line stays valid JSON.
 	quote bool
 }
+
+// Kinds lists every kind, for configuration that names one.
+func Kinds() []Kind {
+	return []Kind{KindCard, KindCVC, KindExpiry, KindPIN, KindTrack, KindSSN, KindIBAN, KindAccount,
+		KindRouting, KindPassword, KindSecret, KindAPIKey, KindToken, KindAuthorization, KindCookie}
+}
+
+// ParseKind returns the Kind named s.
+func ParseKind(s string) (Kind, bool) {
+	for _, k := range Kinds() {
+		if string(k) == s {
+			return k, true
+		}
+	}
+	return "", false
+}

@@ -50,7 +50,11 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if err != nil {
 		return nil, err
 	}
-	lg, err := proxy.NewLogger(w, cfg.Log.Level)
+	scrubber, err := cfg.Scrub.Scrubber()
+	if err != nil {
+		return nil, err
+	}
+	lg, err := proxy.NewLogger(w, cfg.Log.Level, scrubber)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,35 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidateScrubAndCardEscape(t *testing.T) {
+	cases := []struct {
+		name    string
+		edit    func(*Config)
+		wantKey string
+	}{
+		{name: "unknown card mask", edit: func(c *Config) { c.Scrub.CardMask = "first8" }, wantKey: "scrub.card_mask"},
+		{name: "extra key without a name", edit: func(c *Config) { c.Scrub.ExtraKeys = []ScrubKey{{Kind: "pin"}} }, wantKey: "scrub.extra_keys[0].name"},
+		{name: "extra key of an unknown kind", edit: func(c *Config) { c.Scrub.ExtraKeys = []ScrubKey{{Name: "loyalty", Kind: "loyalty"}} }, wantKey: "scrub.extra_keys[0].kind"},
+		{name: "alert path without a slash", edit: func(c *Config) { c.CardEscape.AlertPaths = []string{"legacy"} }, wantKey: "card_escape.alert_paths[0]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig()
+			tc.edit(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.wantKey+":") {
+				t.Fatalf("Validate() = %v, want a problem at %s", err, tc.wantKey)
+			}
+		})
+	}
+	c := validConfig()
+	c.Scrub = Scrub{CardMask: "first6_last4", ExtraKeys: []ScrubKey{{Name: "loyalty_pin", Kind: "pin", Suffix: true}}}
+	c.CardEscape.AlertPaths = []string{"/legacy/"}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid scrub and card_escape settings refused: %v", err)
+	}
+}
