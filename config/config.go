@@ -20,6 +20,33 @@ type Config struct {
 	Scrub Scrub `yaml:"scrub"`
 	// CardEscape configures the guard against card numbers outside tokenization routes.
 	CardEscape CardEscape `yaml:"card_escape"`
+	// Store says where tokenwall keeps its state.
+	Store Store `yaml:"store"`
+	// Audit configures the audit trail.
+	Audit Audit `yaml:"audit"`
+}
+
+// Store selects the storage backend.
+type Store struct {
+	// Driver is "sqlite" (embedded, one file; the default) or "postgres" (several replicas).
+	Driver string `yaml:"driver"`
+	// SQLitePath is the database file of the sqlite driver.
+	SQLitePath string `yaml:"sqlite_path"`
+	// PostgresURL is the postgres driver's connection URL without a password
+	// ("postgres://tokenwall@db.internal:5432/tokenwall?sslmode=verify-full").
+	PostgresURL string `yaml:"postgres_url"`
+	// PostgresPasswordPath, when set, is the Vault KV path of the database password.
+	PostgresPasswordPath string `yaml:"postgres_password_path"`
+	// MaxConns sizes the postgres pool.
+	MaxConns int `yaml:"max_conns"`
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	// CheckpointEvery is how many records lie (at least) between signed checkpoints.
+	CheckpointEvery int `yaml:"checkpoint_every"`
+	// RetentionDays is how long records are kept; PCI DSS 10.5.1 asks for at least a year.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 // Scrub configures redaction. Card numbers, CVCs, SSNs, bank numbers and secrets are always
@@ -112,6 +139,12 @@ type Vault struct {
 	// StripeKeyPath and SigningKeyPath are KV v2 paths under KVMount; the value is in field "value".
 	StripeKeyPath  string `yaml:"stripe_key_path"`
 	SigningKeyPath string `yaml:"signing_key_path"`
+	// AuditKeyPath holds the HMAC key of the audit trail (KV v2, field "value").
+	AuditKeyPath string `yaml:"audit_key_path"`
+	// TransitMount and TransitKey name the transit key that signs audit checkpoints and
+	// reports; it never leaves Vault.
+	TransitMount string `yaml:"transit_mount"`
+	TransitKey   string `yaml:"transit_key_name"`
 	// RefreshInterval is how often cached secrets are re-read in the background.
 	RefreshInterval Duration `yaml:"refresh_interval"`
 	// MaxAge is how old the cached secrets may get while Vault is unreachable before

@@ -27,6 +27,8 @@ func Default() Config {
 			ResponseHeaderTimeout: Duration(20 * time.Second),
 			SignatureHeader:       "Tokenwall-Signature",
 		},
+		Store: Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
+		Audit: Audit{CheckpointEvery: 1000, RetentionDays: 400},
 		Vault: Vault{
 			Auth: VaultAuth{
 				Method: "token",
@@ -35,6 +37,9 @@ func Default() Config {
 			KVMount:         "secret",
 			StripeKeyPath:   "tokenwall/stripe",
 			SigningKeyPath:  "tokenwall/signing",
+			AuditKeyPath:    "tokenwall/audit-hmac",
+			TransitMount:    "transit",
+			TransitKey:      "tokenwall-audit",
 			RefreshInterval: Duration(5 * time.Minute),
 			MaxAge:          Duration(time.Hour),
 			Timeout:         Duration(5 * time.Second),

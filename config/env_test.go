@@ -190,7 +190,7 @@ func TestEnvFieldsCoverEveryScalar(t *testing.T) {
 		}
 	}
 	// listen 12, admin 2, upstream 4, vault 8 + auth 5, gateway.stripe 3, log 2.
-	if got, want := len(fields), 38; got != want {
+	if got, want := len(fields), 48; got != want {
 		t.Errorf("got %d overridable fields, want %d: a field was added or lost", got, want)
 	}
 	for name := range fields {

@@ -141,6 +141,10 @@ func TestParseFull(t *testing.T) {
 			},
 		}},
 	}
+	// Sections the YAML leaves out keep their defaults.
+	def := Default()
+	want.Store, want.Audit = def.Store, def.Audit
+	want.Vault.AuditKeyPath, want.Vault.TransitMount, want.Vault.TransitKey = def.Vault.AuditKeyPath, def.Vault.TransitMount, def.Vault.TransitKey
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse:\ngot  %+v\nwant %+v", got, want)
 	}

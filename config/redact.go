@@ -67,7 +67,8 @@ func redactString(key, s string) string {
 	if s == "" {
 		return s
 	}
-	if looksSecret(key) && !strings.HasSuffix(key, "_file") && !strings.HasSuffix(key, "_path") {
+	// *_file and *_path hold where a secret is, *_name which one (a transit key's name).
+	if looksSecret(key) && !strings.HasSuffix(key, "_file") && !strings.HasSuffix(key, "_path") && !strings.HasSuffix(key, "_name") {
 		return redactedValue
 	}
 	return redactURL(s)

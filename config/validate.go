@@ -27,6 +27,8 @@ func (c Config) Validate() error {
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	validateRoutes(&p, c.Routes)
 	c.Scrub.validate(&p)
+	c.Store.validate(&p)
+	c.Audit.validate(&p)
 	c.CardEscape.validate(&p)
 	return errors.Join(p.errs...)
 }
@@ -217,6 +219,9 @@ func (v Vault) validate(p *problems) {
 	p.kvPath("vault.kv_mount", v.KVMount)
 	p.kvPath("vault.stripe_key_path", v.StripeKeyPath)
 	p.kvPath("vault.signing_key_path", v.SigningKeyPath)
+	p.kvPath("vault.audit_key_path", v.AuditKeyPath)
+	p.kvPath("vault.transit_mount", v.TransitMount)
+	p.required("vault.transit_key_name", v.TransitKey)
 	p.positive("vault.refresh_interval", v.RefreshInterval)
 	p.positive("vault.max_age", v.MaxAge)
 	p.positive("vault.timeout", v.Timeout)
@@ -247,6 +252,54 @@ func (s Scrub) validate(p *problems) {
 			p.addf(key+".kind", "%q is not a kind scrub knows", k.Kind)
 		}
 	}
+}
+
+func (s Store) validate(p *problems) {
+	p.oneOf("store.driver", s.Driver, "sqlite", "postgres")
+	switch s.Driver {
+	case "sqlite":
+		p.required("store.sqlite_path", s.SQLitePath)
+	case "postgres":
+		if u, ok := p.httpURLish("store.postgres_url", s.PostgresURL, "postgres", "postgresql"); ok && u.User != nil {
+			if _, has := u.User.Password(); has {
+				p.addf("store.postgres_url", "holds a password: put it in Vault and name its path in store.postgres_password_path")
+			}
+		}
+		if s.PostgresPasswordPath != "" {
+			p.kvPath("store.postgres_password_path", s.PostgresPasswordPath)
+		}
+		if s.MaxConns < 1 || s.MaxConns > 1000 {
+			p.addf("store.max_conns", "%d is not between 1 and 1000", s.MaxConns)
+		}
+	}
+}
+
+func (a Audit) validate(p *problems) {
+	if a.CheckpointEvery < 1 || a.CheckpointEvery > 1_000_000 {
+		p.addf("audit.checkpoint_every", "%d is not between 1 and 1000000", a.CheckpointEvery)
+	}
+	if a.RetentionDays < 365 {
+		p.addf("audit.retention_days", "%d is less than 365: PCI DSS 10.5.1 asks for at least 12 months", a.RetentionDays)
+	}
+}
+
+// httpURLish parses raw as an absolute URL with one of schemes and a host.
+func (p *problems) httpURLish(key, raw string, schemes ...string) (*url.URL, bool) {
+	if !p.required(key, raw) {
+		return nil, false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		p.addf(key, "not an absolute URL") // the text may hold a password: not echoed
+		return nil, false
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return u, true
+		}
+	}
+	p.addf(key, "scheme %q is not one of %s", u.Scheme, strings.Join(schemes, ", "))
+	return nil, false
 }
 
 func (c CardEscape) validate(p *problems) {

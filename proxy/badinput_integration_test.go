@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/scrub"
 )
 
 // TestBadInput names each malformed or invalid input and what it must get: a clear status
@@ -82,6 +85,20 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	assertNoCard(t, "tokenwall log", []byte(h.logText()))
+	failed := h.events(audit.EventTokenizeFailed)
+	blocked := h.events(audit.EventCardEscapeBlocked)
+	if len(failed)+len(blocked) != len(cases) || len(blocked) != 1 {
+		t.Errorf("%d tokenize_failed and %d card_escape_blocked events for %d refused or failed requests", len(failed), len(blocked), len(cases))
+	}
+	reasons := map[string]bool{}
+	for _, e := range failed {
+		reasons[e.Reason] = true
+	}
+	for _, want := range []string{"malformed_body", "unsupported_media_type", "invalid_number", "expired_card", "invalid_cvc"} {
+		if !reasons[want] {
+			t.Errorf("no tokenize_failed event with reason %s", want)
+		}
+	}
 }
 
 func TestBodyOverRouteLimitIsRefused(t *testing.T) {
@@ -93,6 +110,9 @@ func TestBodyOverRouteLimitIsRefused(t *testing.T) {
 	}
 	if n := len(h.up.requests()); n != 0 {
 		t.Fatalf("upstream got %d requests, want none", n)
+	}
+	if evs := h.events(audit.EventTokenizeFailed); len(evs) != 1 || evs[0].Reason != "body_too_large" {
+		t.Errorf("audit events %+v, want one tokenize_failed body_too_large", evs)
 	}
 }
 
@@ -151,6 +171,15 @@ func TestCardEscapeGuardOnPassthrough(t *testing.T) {
 				t.Fatal("the request was forwarded")
 			}
 		})
+	}
+	blocked := h.events(audit.EventCardEscapeBlocked)
+	if len(blocked) != len(cases) {
+		t.Errorf("%d card_escape_blocked events for %d refusals", len(blocked), len(cases))
+	}
+	for _, e := range blocked {
+		if scrub.ContainsPAN([]byte(e.Resource + e.Details + e.Reason)) {
+			t.Errorf("audit event %d holds a card number", e.Seq)
+		}
 	}
 	// A clean request passes through unchanged.
 	req, _ := http.NewRequest(http.MethodPost, h.url+"/notes?page=2", strings.NewReader("text=hello"))

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,10 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/devstack"
 	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
 	"github.com/tokenwall/tokenwall/proxy"
+	"github.com/tokenwall/tokenwall/store"
+	"github.com/tokenwall/tokenwall/store/sqlite"
 	"github.com/tokenwall/tokenwall/testkit"
 	"github.com/tokenwall/tokenwall/vault"
 	"github.com/tokenwall/tokenwall/webhooks"
@@ -33,6 +37,9 @@ import (
 var (
 	sharedVault  *devstack.Vault
 	sharedStripe *devstack.StripeMock
+	// sharedTransit signs audit checkpoints on the shared Vault, also in tests that take
+	// their own Vault down, so that every test's trail can be verified at its end.
+	sharedTransit *vault.Transit
 )
 
 func TestMain(m *testing.M) {
@@ -66,6 +73,19 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer sharedStripe.Stop()
+	tokenFile := filepath.Join(os.TempDir(), fmt.Sprintf("proxy-vault-token-%d", os.Getpid()))
+	_ = os.WriteFile(tokenFile, []byte(sharedVault.Token), 0o600)
+	defer os.Remove(tokenFile)
+	admin, err := vault.Dial(ctx, vault.Options{Address: sharedVault.Addr, Timeout: 5 * time.Second, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: tokenFile}})
+	if err == nil {
+		err = admin.EnableTransitKey(ctx, "transit", "tokenwall-audit")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "proxy tests:", err)
+		return 1
+	}
+	sharedTransit = admin.Transit("transit", "tokenwall-audit")
 	return m.Run()
 }
 
@@ -154,6 +174,10 @@ type harness struct {
 	cache      *vault.Cache
 	logPath    string
 	signingKey []byte
+	auditKey   []byte
+	store      *sqlite.Store
+	trail      *audit.Trail
+	transit    *vault.Transit
 	stop       func() error
 }
 
@@ -190,7 +214,7 @@ func newHarness(t *testing.T, o options) *harness {
 		o.stripeURL = sharedStripe.URL
 	}
 	dir := testkit.ArtifactsDir(t)
-	h := &harness{t: t, signingKey: []byte(hex.EncodeToString(randomKey(t)))}
+	h := &harness{t: t, signingKey: []byte(hex.EncodeToString(randomKey(t))), auditKey: randomKey(t)}
 	h.up = newUpstream(t, h.signingKey)
 
 	// Each harness gets its own KV paths so parallel tests do not see each other's keys.
@@ -287,6 +311,20 @@ func (h *harness) start(ctx context.Context) {
 	if err := h.cache.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	dbPath := filepath.Join(filepath.Dir(h.logPath), "tokenwall.db")
+	for _, sfx := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(dbPath + sfx)
+	}
+	h.store, err = sqlite.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.transit = sharedTransit
+	h.trail, err = audit.New(audit.Options{Store: h.store, Key: func() ([]byte, error) { return h.auditKey, nil },
+		Signer: h.transit, CheckpointEvery: 50, Log: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
 	gw, err := gwstripe.New(gwstripe.Options{
 		APIURL: cfg.Gateway.Stripe.APIURL, Timeout: cfg.Gateway.Stripe.Timeout.D(), MaxNetworkRetries: cfg.Gateway.Stripe.MaxNetworkRetries,
 		Key: func() (string, error) {
@@ -298,7 +336,7 @@ func (h *harness) start(ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := proxy.New(proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics})
+	srv, err := proxy.New(proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics, Audit: h.trail})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,6 +370,12 @@ func (h *harness) start(ctx context.Context) {
 			cancel()
 			runErr = <-done
 			bgCancel()
+			runErr = errors.Join(runErr, h.trail.Close(context.Background()))
+			// Every test's audit trail must verify: chain, MACs and Vault-signed checkpoints.
+			if res, err := audit.Verify(context.Background(), h.store, h.auditKey, h.transit, 0, 0); err != nil || !res.OK {
+				runErr = errors.Join(runErr, fmt.Errorf("audit trail does not verify: %v %+v", err, res))
+			}
+			runErr = errors.Join(runErr, h.store.Close())
 			_ = logf.Close()
 		})
 		return runErr
@@ -372,4 +416,21 @@ func (h *harness) logText() string {
 		h.t.Fatal(err)
 	}
 	return string(b)
+}
+
+// events returns the audit trail's records of type typ, after closing nothing: appends are
+// durable when Record returns, so what the requests wrote is there.
+func (h *harness) events(typ string) []store.AuditRecord {
+	h.t.Helper()
+	var out []store.AuditRecord
+	err := h.store.AuditRange(context.Background(), 0, 0, func(r store.AuditRecord) error {
+		if r.Event == typ {
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
 }

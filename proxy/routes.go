@@ -1,12 +1,16 @@
 package proxy
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
+
+	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/scrub"
 )
 
 // alertOnly reports whether path is under one of card_escape.alert_paths, where a card
@@ -53,14 +57,26 @@ func (s *Server) passthrough(c echo.Context) error {
 		return err
 	}
 	if where := cardEscape(r, body); where != "" {
+		details := map[string]string{"where": where, "method": r.Method}
 		if !s.alertOnly(r.URL.Path) {
 			s.metrics.cardEscapes.WithLabelValues(where, "refused").Inc()
-			return errCardEscape(where)
+			aerr := s.record(c, audit.Event{Type: audit.EventCardEscapeBlocked, Outcome: audit.Failure,
+				Reason: "card_outside_tokenization_route", Resource: maskedPath(r), Details: details})
+			return errors.Join(errCardEscape(where), aerr)
 		}
 		s.metrics.cardEscapes.WithLabelValues(where, "alerted").Inc()
+		if err := s.record(c, audit.Event{Type: audit.EventCardEscapeAlerted, Outcome: audit.Success,
+			Reason: "card_outside_tokenization_route", Resource: maskedPath(r), Details: details}); err != nil {
+			return err
+		}
 		zerolog.Ctx(r.Context()).Warn().Str(FieldPath, r.URL.Path).Str(FieldCardWhere, where).
 			Msg("card number outside a tokenization route: forwarded because the path is in card_escape.alert_paths")
 	}
 	s.upstream.ServeHTTP(c.Response(), r)
 	return nil
+}
+
+// maskedPath names the request path for the audit trail with any card in it masked.
+func maskedPath(r *http.Request) string {
+	return "path:" + string(scrub.Text([]byte(r.URL.Path)))
 }

@@ -35,6 +35,8 @@ type Deps struct {
 	Secrets Secrets
 	Gateway gateway.Gateway
 	Metrics *Metrics
+	// Audit records security events; a request whose event cannot be written is refused.
+	Audit Recorder
 	// TLS is the server TLS configuration; when nil it is built from Config.Listen.
 	TLS *tls.Config
 	// Now is the clock (time.Now when nil).
@@ -48,6 +50,7 @@ type Server struct {
 	secrets  Secrets
 	gw       gateway.Gateway
 	metrics  *Metrics
+	audit    Recorder
 	tls      *tls.Config
 	now      func() time.Time
 	echo     *echo.Echo
@@ -57,10 +60,10 @@ type Server struct {
 
 // New builds the server: routes, middleware and the upstream proxy.
 func New(d Deps) (*Server, error) {
-	if d.Secrets == nil || d.Gateway == nil || d.Metrics == nil {
-		return nil, errors.New("proxy: Secrets, Gateway and Metrics are required")
+	if d.Secrets == nil || d.Gateway == nil || d.Metrics == nil || d.Audit == nil {
+		return nil, errors.New("proxy: Secrets, Gateway, Metrics and Audit are required")
 	}
-	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, tls: d.TLS, now: d.Now}
+	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}

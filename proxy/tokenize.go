@@ -34,11 +34,11 @@ func (s *Server) tokenizeHandler(rt config.Route) echo.HandlerFunc {
 		}
 		body, err := readBody(r, rt.MaxBodyBytes.Int())
 		if err != nil {
-			return err
+			return errors.Join(err, s.recordTokenization(c, rt.Path, info, err))
 		}
 		out, contentType, err := s.tokenize(r.Context(), rt, r.Header.Get(echo.HeaderContentType), body, info)
-		if err != nil {
-			return err
+		if aerr := s.recordTokenization(c, rt.Path, info, err); err != nil || aerr != nil {
+			return errors.Join(err, aerr)
 		}
 		sig := webhooks.Sign(s.now(), out, signingKey.Reveal())
 		fwd := r.Clone(withSignature(r.Context(), sig))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/scrub"
 )
 
@@ -96,6 +97,15 @@ func TestTokenizeFormForwardsTokenOnly(t *testing.T) {
 	}
 	if got.Header.Get("X-Forwarded-For") != "127.0.0.1" || got.Header.Get("X-Forwarded-Proto") != "https" {
 		t.Errorf("X-Forwarded-For %q Proto %q", got.Header.Get("X-Forwarded-For"), got.Header.Get("X-Forwarded-Proto"))
+	}
+	evs := h.events(audit.EventTokenize)
+	if len(evs) != 1 {
+		t.Fatalf("%d tokenize audit events, want 1", len(evs))
+	}
+	ev := evs[0]
+	if !strings.HasPrefix(ev.Resource, "pm_") || ev.Actor != "checkout" || ev.Outcome != audit.Success || ev.SourceIP != "127.0.0.1" ||
+		ev.RequestID != resp.Header.Get("X-Request-Id") || !strings.Contains(ev.Details, `"last4":"4242"`) || ev.Time.IsZero() {
+		t.Errorf("tokenize audit event %+v lacks a PCI DSS 10.2.2 field", ev)
 	}
 	log := h.logText()
 	assertNoCard(t, "tokenwall log", []byte(log))

@@ -62,3 +62,10 @@ const (
 	// SecretSigningKey is the HMAC key that signs bodies tokenwall sends to the billing app.
 	SecretSigningKey = "signing_key"
 )
+
+// SecretAuditKey is the HMAC key of the audit trail, and SecretPostgresPassword the
+// database password when the postgres store is used.
+const (
+	SecretAuditKey         = "audit_key"
+	SecretPostgresPassword = "postgres_password"
+)

@@ -144,6 +144,7 @@ func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.
 	cfg.Vault.Auth.TokenFile = tokenFile
 	cfg.Gateway.Stripe.APIURL = stripeURL
 	cfg.Log.File = filepath.Join(data, "logs", "tokenwall.log")
+	cfg.Store.SQLitePath = filepath.Join(data, "tokenwall.db")
 	cfg.Routes = []config.Route{config.Route{
 		Path: "/checkout/submit",
 		Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"},
@@ -151,7 +152,8 @@ func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.
 	return cfg
 }
 
-// provisionDevSecrets writes a fresh Stripe test key and signing key into the dev Vault.
+// provisionDevSecrets writes fresh dev secrets (Stripe test key, signing key, audit HMAC key)
+// into the dev Vault and creates the transit key that signs audit checkpoints.
 func provisionDevSecrets(ctx context.Context, cfg config.Config) error {
 	c, err := vault.Dial(ctx, vault.Options{
 		Address: cfg.Vault.Address, Timeout: cfg.Vault.Timeout.D(), KVMount: cfg.Vault.KVMount,
@@ -160,11 +162,16 @@ func provisionDevSecrets(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	stripeKey := "sk_test_" + randomHex(24)
-	if err := c.WriteKV(ctx, cfg.Vault.StripeKeyPath, stripeKey); err != nil {
-		return err
+	for path, value := range map[string]string{
+		cfg.Vault.StripeKeyPath:  "sk_test_" + randomHex(24),
+		cfg.Vault.SigningKeyPath: randomHex(32),
+		cfg.Vault.AuditKeyPath:   randomHex(32),
+	} {
+		if err := c.WriteKV(ctx, path, value); err != nil {
+			return err
+		}
 	}
-	return c.WriteKV(ctx, cfg.Vault.SigningKeyPath, randomHex(32))
+	return c.EnableTransitKey(ctx, cfg.Vault.TransitMount, cfg.Vault.TransitKey)
 }
 
 func randomHex(n int) string {

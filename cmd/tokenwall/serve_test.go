@@ -43,6 +43,8 @@ gateway:
     api_url: http://127.0.0.1:9
 log:
   file: ` + filepath.Join(dir, "tokenwall.log") + `
+store:
+  sqlite_path: ` + filepath.Join(dir, "tokenwall.db") + `
 routes:
   - path: /checkout/submit
     card: {number: card_number, exp: card_exp, cvc: card_cvc}

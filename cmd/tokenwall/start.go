@@ -7,13 +7,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/config"
 	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
 	"github.com/tokenwall/tokenwall/proxy"
+	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/vault"
 )
 
@@ -22,6 +25,8 @@ type stack struct {
 	log    zerolog.Logger
 	client *vault.Client
 	cache  *vault.Cache
+	store  store.Store
+	trail  *audit.Trail
 	server *proxy.Server
 	public net.Listener
 	admin  net.Listener
@@ -74,11 +79,16 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 		return nil, fmt.Errorf("cannot start without vault: %w", err)
 	}
 	var metrics *proxy.Metrics
+	paths := map[string]string{
+		vault.SecretStripeKey:  cfg.Vault.StripeKeyPath,
+		vault.SecretSigningKey: cfg.Vault.SigningKeyPath,
+		vault.SecretAuditKey:   cfg.Vault.AuditKeyPath,
+	}
+	if cfg.Store.Driver == "postgres" && cfg.Store.PostgresPasswordPath != "" {
+		paths[vault.SecretPostgresPassword] = cfg.Store.PostgresPasswordPath
+	}
 	st.cache = vault.NewCache(st.client, vault.CacheOptions{
-		Paths: map[string]string{
-			vault.SecretStripeKey:  cfg.Vault.StripeKeyPath,
-			vault.SecretSigningKey: cfg.Vault.SigningKeyPath,
-		},
+		Paths:           paths,
 		RefreshInterval: cfg.Vault.RefreshInterval.D(),
 		MaxAge:          cfg.Vault.MaxAge.D(),
 		OnRefresh: func(name string, err error) {
@@ -87,6 +97,10 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 			}
 			if err != nil {
 				lg.Warn().Str(proxy.FieldSecret, name).Err(err).Msg("vault refresh failed; serving the cached value")
+				if st.trail != nil {
+					_ = st.trail.Record(context.Background(), audit.Event{Type: audit.EventSecretRefreshFailed, Actor: audit.ActorSystem,
+						Outcome: audit.Failure, Reason: "vault_unavailable", Resource: "vault:" + cfg.Vault.KVMount + "/" + paths[name]})
+				}
 			}
 		},
 	})
@@ -95,6 +109,30 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 		return nil, fmt.Errorf("cannot start without secrets: %w", err)
 	}
 	lg.Info().Str(proxy.FieldComponent, "vault").Msg("secrets loaded")
+
+	if st.store, err = openStore(ctx, cfg.Store, func() (string, error) {
+		s, err := st.cache.Get(vault.SecretPostgresPassword)
+		return string(s.Reveal()), err
+	}); err != nil {
+		return nil, err
+	}
+	st.trail, err = audit.New(audit.Options{
+		Store: st.store,
+		Key: func() ([]byte, error) {
+			s, err := st.cache.Get(vault.SecretAuditKey)
+			return s.Reveal(), err
+		},
+		Signer:          st.client.Transit(cfg.Vault.TransitMount, cfg.Vault.TransitKey),
+		CheckpointEvery: int64(cfg.Audit.CheckpointEvery),
+		Scrubber:        scrubber,
+		Log:             lg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.recordStartup(ctx, cfg, paths); err != nil {
+		return nil, fmt.Errorf("cannot start without an audit trail: %w", err)
+	}
 
 	gw, err := gwstripe.New(gwstripe.Options{
 		APIURL:            cfg.Gateway.Stripe.APIURL,
@@ -110,7 +148,7 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if err != nil {
 		return nil, err
 	}
-	st.server, err = proxy.New(proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics})
+	st.server, err = proxy.New(proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics, Audit: st.trail})
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +162,50 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	return st, nil
 }
 
+// recordStartup writes the startup, config_loaded and secret_loaded events.
+func (st *stack) recordStartup(ctx context.Context, cfg config.Config, paths map[string]string) error {
+	evs := []audit.Event{
+		{Type: audit.EventStartup, Actor: audit.ActorSystem, Outcome: audit.Success, Resource: "tokenwall"},
+		{Type: audit.EventConfigLoaded, Actor: audit.ActorSystem, Outcome: audit.Success, Resource: "config",
+			Details: map[string]string{"routes": strconv.Itoa(len(cfg.Routes)), "store": cfg.Store.Driver, "min_tls": cfg.Listen.MinTLSVersion}},
+	}
+	for name := range paths {
+		s, err := st.cache.Get(name)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, audit.Event{Type: audit.EventSecretLoaded, Actor: audit.ActorSystem, Outcome: audit.Success,
+			Resource: "vault:" + cfg.Vault.KVMount + "/" + paths[name], Details: map[string]string{"version": strconv.Itoa(s.Version())}})
+	}
+	for _, ev := range evs {
+		if err := st.trail.Record(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // abort releases what start opened, for a caller that fails before serve.
 func (st *stack) abort() {
 	_ = st.public.Close()
 	_ = st.admin.Close()
+	st.closeState(context.Background())
 	_ = st.closer.Close()
+}
+
+// closeState writes the shutdown event and the final signed checkpoint, and closes the store.
+func (st *stack) closeState(ctx context.Context) {
+	if st.trail != nil {
+		if err := st.trail.Record(ctx, audit.Event{Type: audit.EventShutdown, Actor: audit.ActorSystem, Outcome: audit.Success, Resource: "tokenwall"}); err != nil {
+			st.log.Error().Err(err).Msg("audit shutdown event")
+		}
+		if err := st.trail.Close(ctx); err != nil {
+			st.log.Error().Err(err).Msg("audit final checkpoint")
+		}
+	}
+	if st.store != nil {
+		_ = st.store.Close()
+	}
 }
 
 // serve runs the server and the background refresh until ctx ends.
@@ -143,6 +220,9 @@ func (st *stack) serve(ctx context.Context) error {
 	st.log.Info().Str("addr", st.public.Addr().String()).Str("admin_addr", st.admin.Addr().String()).Msg("tokenwall started")
 	start := time.Now()
 	err := st.server.Run(ctx, st.public, st.admin)
+	cctx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	st.closeState(cctx)
+	cancelClose()
 	st.log.Info().Dur("uptime", time.Since(start)).Msg("tokenwall stopped")
 	_ = st.closer.Close()
 	return err

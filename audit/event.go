@@ -1,0 +1,58 @@
+// Package audit keeps tokenwall's tamper-evident audit trail: every security-relevant event
+// with the fields PCI DSS 10.2.2 asks for, chained by SHA-256, each record MACed with a key
+// from Vault, and checkpoints of the chain signed by Vault's transit engine. Verify proves
+// nobody edited, deleted, reordered or inserted records, and names the first bad one.
+package audit
+
+import "time"
+
+// Event types tokenwall records.
+const (
+	EventTokenize            = "tokenize"
+	EventTokenizeFailed      = "tokenize_failed"
+	EventCardEscapeBlocked   = "card_escape_blocked"
+	EventCardEscapeAlerted   = "card_escape_alerted"
+	EventWebhookReceived     = "webhook_received"
+	EventWebhookRejected     = "webhook_rejected"
+	EventWebhookDelivered    = "webhook_delivered"
+	EventWebhookDead         = "webhook_dead"
+	EventCharge              = "charge"
+	EventRefund              = "refund"
+	EventErasure             = "erasure"
+	EventSecretLoaded        = "secret_loaded"
+	EventSecretRefreshFailed = "secret_refresh_failed"
+	EventAdminAccess         = "admin_access"
+	EventReportGenerated     = "report_generated"
+	EventConfigLoaded        = "config_loaded"
+	EventStartup             = "startup"
+	EventShutdown            = "shutdown"
+)
+
+// Outcomes.
+const (
+	Success = "success"
+	Failure = "failure"
+)
+
+// Actors that are not API keys.
+const (
+	ActorSystem = "system"
+	ActorAdmin  = "admin"
+)
+
+// Event is one thing that happened: who (Actor: "api_key:ID", "admin", "system"), what
+// (Type), when (Time, UTC; set at append when zero), the outcome and why (Reason, a code),
+// where from (SourceIP, RequestID) and which resource (a token id, webhook event id, route).
+// Details are further plain facts (brand, last4, status); never card data or secrets: the
+// trail refuses a record the scrubber flags.
+type Event struct {
+	Type      string
+	Actor     string
+	Outcome   string
+	Reason    string
+	SourceIP  string
+	RequestID string
+	Resource  string
+	Details   map[string]string
+	Time      time.Time
+}

@@ -1,0 +1,137 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"fmt"
+
+	"github.com/tokenwall/tokenwall/store"
+)
+
+// Result is the outcome of Verify. OK is true only when every record, link, MAC, the head
+// and every checkpoint signature in the range check out; otherwise FirstBad is the first
+// sequence number at fault and Problem says what is wrong there.
+type Result struct {
+	From, To    int64
+	Records     int64
+	Checkpoints int
+	OK          bool
+	FirstBad    int64
+	Problem     string
+}
+
+func (r *Result) fail(seq int64, format string, args ...any) {
+	if r.FirstBad == 0 || seq < r.FirstBad {
+		r.FirstBad, r.Problem = seq, fmt.Sprintf(format, args...)
+	}
+}
+
+// Verify checks the trail from from to to (0 and 0: all of it): the sequence has no gaps,
+// each record links to the previous one, its hash matches its fields, its MAC matches the
+// key, the head matches the last record, and each checkpoint matches its record and carries
+// a valid Vault signature. A trail pruned to a checkpoint starts from that checkpoint's hash.
+func Verify(ctx context.Context, st store.Audit, key []byte, signer Signer, from, to int64) (Result, error) {
+	first, last, err := st.AuditBounds(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if from <= 0 || from < first {
+		from = first
+	}
+	if to <= 0 || to > last {
+		to = last
+	}
+	res := Result{From: from, To: to}
+	cps, err := st.Checkpoints(ctx, max(0, from-1), 0)
+	if err != nil {
+		return res, err
+	}
+	cpAt := map[int64]store.Checkpoint{}
+	for _, c := range cps {
+		cpAt[c.Seq] = c
+	}
+
+	// Where the chain in range starts from.
+	var prev []byte
+	switch {
+	case from <= 1 || last == 0:
+	case from > first:
+		_ = st.AuditRange(ctx, from-1, from-1, func(r store.AuditRecord) error { prev = r.Hash; return nil })
+	default: // a pruned trail: it must start right after a checkpoint
+		c, ok := cpAt[from-1]
+		if !ok {
+			res.fail(from, "the trail starts at %d without a checkpoint at %d", from, from-1)
+		}
+		prev = c.Hash
+	}
+
+	expect := from
+	hashes := map[int64][]byte{}
+	err = st.AuditRange(ctx, from, to, func(r store.AuditRecord) error {
+		res.Records++
+		if r.Seq != expect {
+			res.fail(expect, "record %d is missing (next is %d)", expect, r.Seq)
+		}
+		if !bytes.Equal(r.PrevHash, prev) {
+			res.fail(r.Seq, "record %d does not link to the record before it", r.Seq)
+		}
+		if !bytes.Equal(recordHash(r), r.Hash) {
+			res.fail(r.Seq, "record %d was changed: its hash does not match its fields", r.Seq)
+		}
+		if !hmac.Equal(recordMAC(key, r.Hash), r.MAC) {
+			res.fail(r.Seq, "record %d has a MAC that the audit key did not make", r.Seq)
+		}
+		if _, ok := cpAt[r.Seq]; ok {
+			hashes[r.Seq] = r.Hash
+		}
+		prev, expect = r.Hash, r.Seq+1
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	if to == last {
+		head, err := st.AuditHead(ctx)
+		if err != nil {
+			return res, err
+		}
+		if last == 0 && head.Seq > 0 {
+			// Pruned up to the head: a signed checkpoint of the head must remain.
+			if c, ok := cpAt[head.Seq]; !ok || !bytes.Equal(c.Hash, head.Hash) {
+				res.fail(1, "the trail is empty but its head says %d and no checkpoint signs that head", head.Seq)
+			}
+			last, to, prev = head.Seq, head.Seq, head.Hash
+			hashes[head.Seq] = head.Hash
+		}
+		if head.Seq != last || (last > 0 && !bytes.Equal(head.Hash, prev)) {
+			res.fail(min(head.Seq, last)+1, "the chain head says %d but the last record is %d", head.Seq, last)
+		}
+	}
+	for _, c := range cps {
+		if c.Seq > to && to != last {
+			continue
+		}
+		res.Checkpoints++
+		h, ok := hashes[c.Seq]
+		switch {
+		case c.Seq > last:
+			res.fail(last+1, "checkpoint %d signs records that are gone (the trail ends at %d)", c.Seq, last)
+			continue
+		case c.Seq >= from && !ok:
+			continue // reported as missing above
+		case ok && !bytes.Equal(h, c.Hash):
+			res.fail(c.Seq, "checkpoint %d does not match record %d", c.Seq, c.Seq)
+			continue
+		}
+		valid, err := signer.Verify(ctx, checkpointMessage(c.Seq, c.Hash), c.Signature)
+		if err != nil {
+			return res, fmt.Errorf("audit: verify checkpoint %d: %w", c.Seq, err)
+		}
+		if !valid {
+			res.fail(c.Seq, "checkpoint %d has an invalid signature", c.Seq)
+		}
+	}
+	res.OK = res.FirstBad == 0
+	return res, nil
+}

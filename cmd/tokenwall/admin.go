@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/store"
+	"github.com/tokenwall/tokenwall/vault"
+)
+
+// adminConn is what the maintenance subcommands (migrate, audit) need: Vault for the audit
+// key, the transit signer and the database password, and the store.
+type adminConn struct {
+	cfg    config.Config
+	client *vault.Client
+}
+
+func dialAdmin(ctx context.Context, cfg config.Config) (*adminConn, error) {
+	c, err := vault.Dial(ctx, vault.Options{
+		Address: cfg.Vault.Address, CACertFile: cfg.Vault.CACertFile, Timeout: cfg.Vault.Timeout.D(), KVMount: cfg.Vault.KVMount,
+		Auth: vault.Auth{Method: cfg.Vault.Auth.Method, TokenFile: cfg.Vault.Auth.TokenFile, RoleID: cfg.Vault.Auth.RoleID,
+			SecretIDFile: cfg.Vault.Auth.SecretIDFile, Mount: cfg.Vault.Auth.Mount},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	return &adminConn{cfg: cfg, client: c}, nil
+}
+
+// open opens the configured store (running pending migrations).
+func (a *adminConn) open(ctx context.Context) (store.Store, error) {
+	return openStore(ctx, a.cfg.Store, func() (string, error) {
+		s, err := a.client.ReadKV(ctx, vault.SecretPostgresPassword, a.cfg.Store.PostgresPasswordPath)
+		return string(s.Reveal()), err
+	})
+}
+
+// auditKey reads the audit HMAC key.
+func (a *adminConn) auditKey(ctx context.Context) ([]byte, error) {
+	s, err := a.client.ReadKV(ctx, vault.SecretAuditKey, a.cfg.Vault.AuditKeyPath)
+	return s.Reveal(), err
+}
+
+// transit is the checkpoint signer.
+func (a *adminConn) transit() *vault.Transit {
+	return a.client.Transit(a.cfg.Vault.TransitMount, a.cfg.Vault.TransitKey)
+}

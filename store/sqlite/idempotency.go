@@ -1,0 +1,47 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tokenwall/tokenwall/store"
+)
+
+// PutIdempotency stores rec unless a live record holds its key (then it returns false). An
+// expired record under the key is replaced.
+func (s *Store) PutIdempotency(ctx context.Context, rec store.IdempotencyRecord) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO idempotency (key, request_hash, status, body, created_us, expires_us)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+			body = excluded.body, created_us = excluded.created_us, expires_us = excluded.expires_us
+		WHERE idempotency.expires_us <= excluded.created_us`,
+		rec.Key, rec.RequestHash, rec.Status, rec.Body, us(rec.CreatedAt), us(rec.ExpiresAt))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: put idempotency: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// GetIdempotency returns the live record for key.
+func (s *Store) GetIdempotency(ctx context.Context, key string, now time.Time) (store.IdempotencyRecord, error) {
+	var r store.IdempotencyRecord
+	var created, expires int64
+	err := s.db.QueryRowContext(ctx, `SELECT key, request_hash, status, body, created_us, expires_us FROM idempotency
+		WHERE key = ? AND expires_us > ?`, key, us(now)).Scan(&r.Key, &r.RequestHash, &r.Status, &r.Body, &created, &expires)
+	if err != nil {
+		return r, notFound(err, "idempotency key")
+	}
+	r.CreatedAt, r.ExpiresAt = fromUS(created), fromUS(expires)
+	return r, nil
+}
+
+// PruneIdempotency deletes expired records.
+func (s *Store) PruneIdempotency(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM idempotency WHERE expires_us <= ?`, us(now))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune idempotency: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,164 @@
+// Package store defines tokenwall's storage: the audit trail and its checkpoints, the
+// webhook outbox (a work queue that several replicas share) with its dedup keys, and API
+// idempotency records. store/sqlite (embedded, the default) and store/postgres (several
+// replicas) implement it; store/storetest is the conformance suite both pass.
+//
+// The store holds no card data by design: callers put only tokens, brand, last four, ids
+// and digests in it, and the audit package refuses any record the scrubber flags.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns, wrapped with detail.
+var (
+	// ErrNotFound means no row has that key.
+	ErrNotFound = errors.New("store: not found")
+	// ErrSchemaTooNew means the database was migrated by a newer tokenwall.
+	ErrSchemaTooNew = errors.New("store: database schema is newer than this tokenwall")
+	// ErrNotOwner means an outbox item is leased by another worker (or its lease ran out).
+	ErrNotOwner = errors.New("store: outbox item not leased by this worker")
+	// ErrChainConflict means the audit chain head moved under an append (a bug or an edit).
+	ErrChainConflict = errors.New("store: audit chain head changed during append")
+)
+
+// Store is the storage interface.
+type Store interface {
+	Audit
+	Outbox
+	Idempotency
+	// SchemaVersion is the migration version the database is at.
+	SchemaVersion(ctx context.Context) (int, error)
+	// Close releases the database.
+	Close() error
+}
+
+// AuditRecord is one stored audit event. The audit package gives the fields their meaning
+// (PCI DSS 10.2.2) and computes Hash and MAC; the store keeps them in chain order.
+type AuditRecord struct {
+	Seq       int64
+	Time      time.Time // UTC, microsecond precision
+	Actor     string    // who: "api_key:ID", "admin", "system"
+	Event     string    // what: "tokenize", "webhook_received", …
+	Outcome   string    // "success" or "failure"
+	Reason    string    // why it failed (a code), or ""
+	SourceIP  string    // where from
+	RequestID string
+	Resource  string // which resource: a token id, webhook event id, route
+	Details   string // a JSON object of further fields, or ""
+	PrevHash  []byte
+	Hash      []byte
+	MAC       []byte
+}
+
+// Head is the end of the audit chain: the last record's sequence number and hash; zero for
+// an empty trail (or the checkpoint a pruned trail starts from).
+type Head struct {
+	Seq  int64
+	Hash []byte
+}
+
+// Checkpoint is a signed statement of the chain head at Seq.
+type Checkpoint struct {
+	Seq       int64
+	Hash      []byte
+	Time      time.Time
+	KeyName   string // the transit key that signed
+	Signature string // as Vault's transit engine returns it ("vault:v1:…")
+}
+
+// Audit stores the audit trail.
+type Audit interface {
+	// AppendAudit appends records in one durable transaction. build gets the current head
+	// and returns the records to insert, with Seq (head.Seq+1, +2, …), PrevHash, Hash and
+	// MAC set. Appenders in one process and in several replicas on one database are
+	// serialised, so the chain stays linear.
+	AppendAudit(ctx context.Context, build func(head Head) ([]AuditRecord, error)) error
+	// AuditHead returns the current head.
+	AuditHead(ctx context.Context) (Head, error)
+	// AuditRange calls fn for each record with from <= Seq <= to, in order; to 0 means to
+	// the end.
+	AuditRange(ctx context.Context, from, to int64, fn func(AuditRecord) error) error
+	// AuditBounds returns the first and last sequence numbers kept (0, 0 when empty).
+	AuditBounds(ctx context.Context) (first, last int64, err error)
+	// AddCheckpoint stores a signed checkpoint; when one is stored at that Seq already (a
+	// second replica signed the same head) it keeps the first and returns nil.
+	AddCheckpoint(ctx context.Context, c Checkpoint) error
+	// Checkpoints returns the checkpoints with from <= Seq <= to (to 0: to the end), in order.
+	Checkpoints(ctx context.Context, from, to int64) ([]Checkpoint, error)
+	// PruneAudit deletes records with Seq < before and checkpoints below the last one at or
+	// before before-1, and returns how many records it deleted. Callers prune only up to a
+	// checkpoint so the rest stays verifiable.
+	PruneAudit(ctx context.Context, before int64) (int64, error)
+}
+
+// Outbox item statuses.
+const (
+	StatusPending   = "pending"
+	StatusDelivered = "delivered"
+	StatusDead      = "dead"
+)
+
+// OutboxItem is one message to deliver (a webhook event). Payload is deleted once delivered;
+// the rest stays for deduplication and the audit report.
+type OutboxItem struct {
+	ID          string // the dedup key (the gateway's event id)
+	Type        string // the event type
+	Payload     []byte // scrubbed; nil once delivered
+	Digest      []byte // SHA-256 of the payload as received
+	Status      string
+	Attempts    int
+	NextAttempt time.Time
+	CreatedAt   time.Time
+	DeliveredAt time.Time
+	LastError   string
+	LeaseOwner  string
+	LeaseUntil  time.Time
+}
+
+// Outbox is a durable work queue with dedup keys. Claims are leases: an item claimed by a
+// worker is invisible to others until its lease ends, so each is delivered by one replica
+// at a time, and a crashed worker's items come back when their leases run out.
+type Outbox interface {
+	// EnqueueOutbox inserts item as pending; it returns false (and changes nothing) when an
+	// item with that ID exists already.
+	EnqueueOutbox(ctx context.Context, item OutboxItem) (bool, error)
+	// ClaimOutbox leases up to n pending items due at now (NextAttempt <= now, no live
+	// lease), oldest first, to owner until now+lease.
+	ClaimOutbox(ctx context.Context, owner string, n int, lease time.Duration, now time.Time) ([]OutboxItem, error)
+	// CompleteOutbox marks a leased item delivered and deletes its payload.
+	CompleteOutbox(ctx context.Context, id, owner string, at time.Time) error
+	// RetryOutbox ends the lease, counts the attempt and schedules the next one.
+	RetryOutbox(ctx context.Context, id, owner string, next time.Time, lastError string) error
+	// DeadOutbox ends the lease, counts the attempt and marks the item dead.
+	DeadOutbox(ctx context.Context, id, owner string, lastError string) error
+	// GetOutbox returns one item.
+	GetOutbox(ctx context.Context, id string) (OutboxItem, error)
+	// ListOutbox returns items with status (all when ""), newest first, at most limit.
+	ListOutbox(ctx context.Context, status string, limit int) ([]OutboxItem, error)
+	// ReplayOutbox makes a dead item pending again, due at now.
+	ReplayOutbox(ctx context.Context, id string, now time.Time) error
+}
+
+// IdempotencyRecord is a stored API response for an Idempotency-Key.
+type IdempotencyRecord struct {
+	Key         string // scoped by the caller, e.g. "api_key_id:key"
+	RequestHash []byte // SHA-256 of method, path and body
+	Status      int
+	Body        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Idempotency stores API responses by idempotency key.
+type Idempotency interface {
+	// PutIdempotency stores rec; it returns false when a live record with that key exists.
+	PutIdempotency(ctx context.Context, rec IdempotencyRecord) (bool, error)
+	// GetIdempotency returns the live record for key at now, or ErrNotFound.
+	GetIdempotency(ctx context.Context, key string, now time.Time) (IdempotencyRecord, error)
+	// PruneIdempotency deletes records expired at now and returns how many.
+	PruneIdempotency(ctx context.Context, now time.Time) (int64, error)
+}
