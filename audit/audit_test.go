@@ -55,7 +55,11 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	transit = c.Transit("transit", "tokenwall-audit")
-	return m.Run()
+	code := m.Run()
+	for _, f := range cleanups {
+		f()
+	}
+	return code
 }
 
 // backend is a store under test plus a way to tamper with its rows directly.
@@ -68,8 +72,11 @@ func backends() []backend {
 	return append([]backend{{name: "sqlite", open: openSQLite}}, extraBackends...)
 }
 
-// extraBackends are added by the PostgreSQL test file.
-var extraBackends []backend
+// extraBackends are added by the PostgreSQL test file, with cleanups to run after the tests.
+var (
+	extraBackends []backend
+	cleanups      []func()
+)
 
 func openSQLite(t *testing.T) (store.Store, func(string, ...any)) {
 	p := filepath.Join(testkit.ArtifactsDir(t), "audit.db")

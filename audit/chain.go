@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"strconv"
 
 	"github.com/tokenwall/tokenwall/store"
@@ -13,7 +14,12 @@ import (
 // recordHash is SHA-256 over the previous hash and the record's fields, each
 // length-prefixed, so that no two different records encode alike.
 func recordHash(r store.AuditRecord) []byte {
-	h := sha256.New()
+	return hashInto(sha256.New(), r)
+}
+
+// hashInto computes recordHash with h, which it resets first (Verify reuses one hasher).
+func hashInto(h hash.Hash, r store.AuditRecord) []byte {
+	h.Reset()
 	var b [8]byte
 	field := func(p []byte) {
 		binary.BigEndian.PutUint32(b[:4], uint32(len(p)))

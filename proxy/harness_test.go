@@ -26,6 +26,7 @@ import (
 	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
 	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/store"
+	"github.com/tokenwall/tokenwall/store/postgres"
 	"github.com/tokenwall/tokenwall/store/sqlite"
 	"github.com/tokenwall/tokenwall/testkit"
 	"github.com/tokenwall/tokenwall/vault"
@@ -157,6 +158,9 @@ type options struct {
 	minTLS        string
 	maxBody       config.ByteSize
 	alertPaths    []string
+	// postgresDSN, when set, puts the audit trail in that PostgreSQL database instead of
+	// a SQLite file.
+	postgresDSN string
 }
 
 // leakyCard is the card number the /leaky upstream page shows (Stripe's test Mastercard).
@@ -175,10 +179,15 @@ type harness struct {
 	logPath    string
 	signingKey []byte
 	auditKey   []byte
-	store      *sqlite.Store
-	trail      *audit.Trail
-	transit    *vault.Transit
-	stop       func() error
+	dbPath     string
+	pgDSN      string
+	store      interface {
+		store.Store
+		RawExec(ctx context.Context, query string, args ...any) error
+	}
+	trail   *audit.Trail
+	transit *vault.Transit
+	stop    func() error
 }
 
 // Routes used by the tests: a form checkout with MM/YY expiry, a JSON API with nested
@@ -275,6 +284,7 @@ func newHarness(t *testing.T, o options) *harness {
 		cfg.Routes = testRoutes()
 	}
 	h.logPath = filepath.Join(dir, "tokenwall.log")
+	h.pgDSN = o.postgresDSN
 	cfg.Log.File = h.logPath
 	h.cfg = cfg
 	h.start(ctx)
@@ -311,11 +321,15 @@ func (h *harness) start(ctx context.Context) {
 	if err := h.cache.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dbPath := filepath.Join(filepath.Dir(h.logPath), "tokenwall.db")
-	for _, sfx := range []string{"", "-wal", "-shm"} {
-		_ = os.Remove(dbPath + sfx)
+	if h.pgDSN != "" {
+		h.store, err = postgres.Open(ctx, h.pgDSN, postgres.Options{})
+	} else {
+		h.dbPath = filepath.Join(filepath.Dir(h.logPath), "tokenwall.db")
+		for _, sfx := range []string{"", "-wal", "-shm"} {
+			_ = os.Remove(h.dbPath + sfx)
+		}
+		h.store, err = sqlite.Open(ctx, h.dbPath)
 	}
-	h.store, err = sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

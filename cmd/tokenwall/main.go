@@ -21,6 +21,14 @@ usage:
   tokenwall dev [flags]             run the whole dev stack on loopback (what "make run" does)
   tokenwall check-config --config FILE
                                     validate a config and print it, redacted
+  tokenwall scrub [--card-mask brand_last4|first6_last4] [FILE…]
+                                    write files (or stdin) to stdout with sensitive data redacted
+  tokenwall scan [--json] PATH…     report card numbers and other sensitive data in files;
+                                    exit 1 when any is found, 2 on an error
+  tokenwall migrate --config FILE   run the store's pending migrations
+  tokenwall audit verify|export|prune [--from SEQ] [--to SEQ] --config FILE
+                                    check the audit trail (exit 1 naming the first bad record),
+                                    write it as JSON lines, or prune past the retention
 `
 
 // command is one subcommand: it gets its arguments and returns the process exit code.
@@ -41,6 +49,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"serve":        runServe,
 		"dev":          runDev,
 		"check-config": runCheckConfig,
+		"scrub":        runScrub,
+		"scan":         runScan,
+		"migrate":      runMigrate,
+		"audit":        runAudit,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)

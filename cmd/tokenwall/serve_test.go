@@ -23,6 +23,10 @@ func writeConfig(t *testing.T, vaultAddr, tokenFile string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A database left by an earlier run holds a trail keyed with that run's audit key.
+	for _, sfx := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(filepath.Join(dir, "tokenwall.db") + sfx)
+	}
 	port, _ := devstack.FreePort()
 	admin, _ := devstack.FreePort()
 	yaml := `listen:
