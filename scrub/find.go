@@ -3,11 +3,13 @@ package scrub
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"slices"
+	"unicode/utf8"
 )
 
-// Byte classes of the detector's main loop: only these bytes can start a finding, and the
-// loop skips every other byte with one table load.
+// Byte classes of the main loop: a digit starts the digit-run detectors, ":" and "=" the
+// key-value one. (Prefixed secrets start at letters: see prefixStart.)
 const (
 	clsDigit = 1 + iota
 	clsKV
@@ -28,6 +30,8 @@ func isAlnum(c byte) bool {
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
 // Find returns every finding in src, in order and not overlapping. It allocates only when
 // it finds something.
 func (s *Scrubber) Find(src []byte) []Finding { return s.appendFindings(nil, src) }
@@ -36,57 +40,223 @@ func (s *Scrubber) Find(src []byte) []Finding { return s.appendFindings(nil, src
 func (s *Scrubber) Contains(src []byte) bool { return len(s.appendFindings(nil, src)) > 0 }
 
 func (s *Scrubber) appendFindings(dst []Finding, src []byte) []Finding {
-	// Secrets with a literal prefix are found by memchr-speed searches, so that the main loop
-	// below need stop only at digits, ":" and "=".
-	prefixed := prefixedSecrets(src)
 	base := len(dst)
-	dst = s.scan(dst, src)
-	if len(prefixed) > 0 {
-		dst = append(dst[:base], merge(dst[base:], prefixed)...)
+	var hits []prefixHit
+	dst = s.scanAll(dst, src, &hits)
+	if len(hits) > 0 {
+		dst = append(dst[:base], merge(dst[base:], prefixOrder(hits))...)
 	}
 	return dst
 }
 
 // scan is the main detector loop over digits (cards, track data, IBANs, SSNs, routing
-// numbers) and key-value separators.
-func (s *Scrubber) scan(dst []Finding, src []byte) []Finding {
-	n := len(src)
+// numbers) and key-value separators, without the prefixed secrets.
+func (s *Scrubber) scan(dst []Finding, src []byte) []Finding { return s.scanAll(dst, src, nil) }
+
+// scanAll runs the detectors where nextStop finds work, and when hits is not nil looks for
+// the prefixed secrets (Stripe keys, Vault tokens, bearer credentials) in the same pass.
+func (s *Scrubber) scanAll(dst []Finding, src []byte, hits *[]prefixHit) []Finding {
 	// next is the first byte not yet covered by a finding; detectors never start before it.
 	next := 0
 	var f Finding
-	for i := 0; i < n; {
-		// The hot loop: most bytes are none of the anchors. Eight at a time while none is.
-		for i+8 <= n && !anchorIn(binary.LittleEndian.Uint64(src[i:])) {
-			i += 8
-		}
-		for i < n && classes[src[i]] == 0 {
-			i++
-		}
-		if i >= n {
+	for i := 0; i < len(src); {
+		j := s.keys.nextStop(src, i, next, hits != nil)
+		if j >= len(src) {
 			break
 		}
 		ok := false
-		end := i + 1
-		switch classes[src[i]] {
+		end := j + 1
+		switch classes[src[j]] {
 		case clsDigit:
-			end, ok = s.digits(src, i, &f)
+			end, ok = s.digits(src, j, &f)
 			if ok {
 				f.quote = bareJSONValue(src, f.Start, f.End)
 			}
 		case clsKV:
-			if i > next && s.keys.mayMatch(src, next, i) {
-				f, ok = s.keyValue(src, i, next)
+			f, ok = s.keyValue(src, j, next)
+		default:
+			prefixedAt(src, prefixAnchor(src, j), hits)
+		}
+		if ok {
+			if f.Start >= next {
+				dst = append(dst, f)
+				next = f.End
+				end = max(end, f.End)
+			}
+			// The loop passes over what the finding covers: a prefixed secret there is
+			// still looked for, as merge decides between overlapping findings.
+			if hits != nil {
+				for p := j + 1; p < end; p++ {
+					if prefixStart(src, p) {
+						prefixedAt(src, prefixAnchor(src, p), hits)
+					}
+				}
 			}
 		}
-		if ok && f.Start >= next {
-			dst = append(dst, f)
-			next = f.End
-			end = max(end, f.End)
-		}
-		i = max(end, i+1)
+		i = end
 	}
 	return dst
 }
+
+// nextStop returns the first byte at or after i that needs a detector (len(src) when there
+// is none): a digit or a ":" or "=", or, when prefixed is true, the first byte of the two
+// that begin every prefixed secret ("k_", "c_", "hv", "be" in any case). It passes over
+// the rest itself: the digit runs that are plainly nothing and the keys the filter rejects.
+// Most anchors in a log line are of that kind, so this loop is kept small.
+func (t *keyTable) nextStop(src []byte, i, next int, prefixed bool) int {
+	n := len(src)
+words:
+	for w := i; w < n; w += 8 {
+		// m marks (bit 7 of each byte) the anchors in src[w:w+8]: 0x30–0x3D, digits, ":"
+		// and "=" in one range, with ";" and "<" which the class lookup drops, and the
+		// starts of prefixed secrets, which may be false (prefixStart decides).
+		x, y := words8(src, w)
+		m := between(x, 0x2F, 0x3E)
+		if prefixed {
+			// prefixStarts(x, y), by hand: it is too large for the compiler to inline.
+			const lower, kc, under, h, v, b, e = ones * 0x20, ones * 0x08, ones * 0x7F, ones * 'h', ones * 'v', ones * 'b', ones * 'e'
+			xl, yl := x|lower, y|lower
+			kk, uu := xl|kc^ones*'k', yl^under
+			hh, vv := xl^h, yl^v
+			bb, ee := xl^b, yl^e
+			m |= ((kk-ones)&^kk&(uu-ones)&^uu | (hh-ones)&^hh&(vv-ones)&^vv | (bb-ones)&^bb&(ee-ones)&^ee) & highs
+		}
+		if w+8 > n {
+			m &= 1<<(8*(n-w)) - 1
+		}
+		for m != 0 {
+			j := w + bits.TrailingZeros64(m)>>3
+			m &= m - 1
+			switch classes[src[j]] {
+			case clsDigit:
+				// Most digit runs in logs are plainly nothing: fewer than nine digits in
+				// groups of fewer than eight (a date, a status, part of a hex id), not after
+				// two capital letters (an IBAN's country code). They are passed over here,
+				// eight bytes at a time; digits examines the rest.
+				if j >= 2 && isUpper(src[j-1]) && isUpper(src[j-2]) {
+					return j
+				}
+				e, total := j, 0
+				for {
+					if e+8 > n {
+						return j
+					}
+					nd := ^between(binary.LittleEndian.Uint64(src[e:]), 0x2F, 0x3A) & highs
+					if nd == 0 {
+						return j
+					}
+					g := bits.TrailingZeros64(nd) >> 3
+					if total += g; total >= 9 {
+						return j
+					}
+					e += g
+					if !mayJoin[src[e]] {
+						break
+					}
+					l := separatorAt(src, e)
+					if l == 0 || e+l >= n || !isDigit(src[e+l]) {
+						break
+					}
+					e += l
+				}
+				if e >= w+8 {
+					w = e - 8
+					continue words
+				}
+				m &= ^uint64(0) << (8 * (e - w) & 63)
+			case clsKV:
+				if j <= next {
+					break
+				}
+				// A JSON key ending in four lower-case letters or digits ("level", "time")
+				// is tested here; mayMatch reads every other key.
+				if k := j - 1; k-4 >= next && src[k] == '"' {
+					r := uint64(bits.ReverseBytes32(binary.LittleEndian.Uint32(src[k-4:])))
+					if between(r, 0x2F, 0x3A)|between(r, 0x60, 0x7B) == 0x80808080 {
+						if t.pass4(uint32(r)) {
+							return j
+						}
+						break
+					}
+				}
+				if t.mayMatch(src, next, j) {
+					return j
+				}
+			default:
+				if prefixed && prefixStart(src, j) {
+					return j
+				}
+			}
+		}
+	}
+	return n
+}
+
+// words8 returns the eight bytes of src at w and the eight at w+1, zero-padded at the end.
+func words8(src []byte, w int) (x, y uint64) {
+	if w+9 <= len(src) {
+		return binary.LittleEndian.Uint64(src[w:]), binary.LittleEndian.Uint64(src[w+1:])
+	}
+	x = tail(src[w:])
+	return x, x >> 8
+}
+
+// prefixStarts marks the bytes of x (eight bytes of a text, y the eight after the first)
+// that may begin a prefixed secret: "k_", "c_", "hv", or "be" in any case. It may mark more
+// (upper-case letters, a byte next to a match), never fewer; prefixStart decides.
+func prefixStarts(x, y uint64) uint64 {
+	// Lower-cased, "_" as DEL. Each (t-ones)&^t marks the zero bytes of t, and may mark the
+	// byte just above one (the borrow), never miss one; the "& highs" is done once.
+	const lower, kc, under, h, v, b, e = ones * 0x20, ones * 0x08, ones * 0x7F, ones * 'h', ones * 'v', ones * 'b', ones * 'e'
+	x, y = x|lower, y|lower
+	k, u := x|kc^ones*'k', y^under
+	hh, vv := x^h, y^v
+	bb, ee := x^b, y^e
+	return ((k-ones)&^k&(u-ones)&^u | (hh-ones)&^hh&(vv-ones)&^vv | (bb-ones)&^bb&(ee-ones)&^ee) & highs
+}
+
+// prefixStart reports whether src[j:] begins with the two bytes that begin a prefixed
+// secret: "k_" ("sk_live_"), "c_" ("whsec_"), "hv" ("hvs.") or "be" in any case ("Bearer ").
+func prefixStart(src []byte, j int) bool {
+	if j+1 >= len(src) {
+		return false
+	}
+	c, d := src[j], src[j+1]
+	return c|0x08 == 'k' && d == '_' || c == 'h' && d == 'v' || c|0x20 == 'b' && d|0x20 == 'e'
+}
+
+// prefixAnchor returns the byte prefixedAt looks around for the prefixed secret beginning at
+// j: the "_" or "v" after it, or the "b" itself.
+func prefixAnchor(src []byte, j int) int {
+	if src[j]|0x20 == 'b' {
+		return j
+	}
+	return j + 1
+}
+
+// tail packs the last, short word of a text into a uint64, zero-padded.
+func tail(b []byte) uint64 {
+	var x uint64
+	for k := len(b) - 1; k >= 0; k-- {
+		x = x<<8 | uint64(b[k])
+	}
+	return x
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// between marks (bit 7) the bytes of x in the open range (lo, hi), both below 0x80; the
+// "hasbetween" trick, exact for every byte.
+func between(x uint64, lo, hi uint64) uint64 {
+	low := x &^ highs
+	return (ones*(127+hi) - low) &^ x & (low + ones*(127-lo)) & highs
+}
+
+// mayJoin marks the bytes that may start a digit-group separator.
+var mayJoin = [256]bool{' ': true, '-': true, '+': true, '%': true}
 
 // separatorAt returns the length of a digit-group separator at src[i] (" ", "-", "+" or an
 // url-encoded space "%20"), or 0.
@@ -109,8 +279,8 @@ type group struct{ start, end int }
 // where scanning resumes.
 func (s *Scrubber) digits(src []byte, i int, f *Finding) (int, bool) {
 	n := len(src)
-	// Fast path: count the run's digits first. No card (13 digits), SSN or routing number
-	// (9) fits in fewer than 9, and most digit runs in logs are short.
+	// Count the run's digits first. No card (13 digits), SSN or routing number (9) fits in
+	// fewer than 9.
 	j, total := i, 0
 	for j < n {
 		if c := src[j]; c >= '0' && c <= '9' {
@@ -146,25 +316,27 @@ func (s *Scrubber) digits(src []byte, i int, f *Finding) (int, bool) {
 			j += separatorAt(src, j)
 		}
 	}
-	var g Finding
 	var ok bool
-	if g, ok = cardInGroups(src, groups); !ok {
-		if g, ok = ssn(src, groups); !ok {
-			g, ok = routing(src, groups)
+	if ok = cardInGroups(src, groups, f); !ok {
+		if ok = ssn(src, groups, f); !ok {
+			ok = routing(src, groups, f)
 		}
 	}
 	if ok {
-		*f = g
-		return g.End, true
+		return f.End, true
 	}
 	return runEnd, false
 }
 
 // cardInGroups tries windows of whole groups, longest first from each starting group, for a
 // card number; around one it looks for track data.
-func cardInGroups(src []byte, groups []group) (Finding, bool) {
+func cardInGroups(src []byte, groups []group, f *Finding) bool {
 	var digits [19]byte
 	for a := 0; a < len(groups); a++ {
+		// A window whose first digit starts no issuer's range (a timestamp's 1) is no card.
+		if !issuerFirstDigits[src[groups[a].start]-'0'] {
+			continue
+		}
 		for b := min(len(groups)-1, a+maxGroups-1); b >= a; b-- {
 			total := 0
 			for g := a; g <= b; g++ {
@@ -181,16 +353,30 @@ func cardInGroups(src []byte, groups []group) (Finding, bool) {
 			if !ok {
 				continue
 			}
-			f := Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: brand,
+			*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: brand,
 				First6: string(digits[:6]), Last4: string(digits[k-4 : k])}
 			if a == 0 && b == 0 {
-				f = withTrack(src, f)
+				*f = withTrack(src, *f)
 			}
-			return f, true
+			return true
 		}
 	}
-	return Finding{}, false
+	return false
 }
+
+// issuerFirstDigits marks the digits some issuer range starts with.
+var issuerFirstDigits = func() (t [10]bool) {
+	for _, r := range issuers {
+		scale := 1
+		for range r.digits - 1 {
+			scale *= 10
+		}
+		for d := r.lo / scale; d <= r.hi/scale; d++ {
+			t[d] = true
+		}
+	}
+	return t
+}()
 
 // maxGroups bounds how many digit groups one card number may span (4-4-4-4-3 is 5).
 const maxGroups = 5
@@ -247,30 +433,31 @@ func isDigitRun(b []byte) bool {
 
 // ssn finds a US social security number NNN-NN-NNNN: a run of exactly three groups joined
 // by dashes, area not 000, 666 or 9xx, group not 00, serial not 0000.
-func ssn(src []byte, groups []group) (Finding, bool) {
+func ssn(src []byte, groups []group, f *Finding) bool {
 	if len(groups) != 3 {
-		return Finding{}, false
+		return false
 	}
 	g := groups
 	if g[0].end-g[0].start != 3 || g[1].end-g[1].start != 2 || g[2].end-g[2].start != 4 ||
 		src[g[0].end] != '-' || src[g[1].end] != '-' {
-		return Finding{}, false
+		return false
 	}
 	area, grp, serial := src[g[0].start:g[0].end], src[g[1].start:g[1].end], src[g[2].start:g[2].end]
 	if string(area) == "000" || string(area) == "666" || area[0] == '9' || string(grp) == "00" || string(serial) == "0000" {
-		return Finding{}, false
+		return false
 	}
 	if g[0].start > 0 && isAlnum(src[g[0].start-1]) || g[2].end < len(src) && isAlnum(src[g[2].end]) {
-		return Finding{}, false
+		return false
 	}
-	return Finding{Kind: KindSSN, Start: g[0].start, End: g[2].end}, true
+	*f = Finding{Kind: KindSSN, Start: g[0].start, End: g[2].end}
+	return true
 }
 
 // routing finds a 9-digit ABA routing number with a valid checksum when a routing key is
 // close before it ("routing", "aba", "rtn" within 40 bytes): nine digits alone are too common.
-func routing(src []byte, groups []group) (Finding, bool) {
+func routing(src []byte, groups []group, f *Finding) bool {
 	if len(groups) != 1 || groups[0].end-groups[0].start != 9 {
-		return Finding{}, false
+		return false
 	}
 	d := src[groups[0].start:groups[0].end]
 	sum := 0
@@ -278,13 +465,40 @@ func routing(src []byte, groups []group) (Finding, bool) {
 		sum += int(d[k]-'0') * w
 	}
 	if sum%10 != 0 || sum == 0 {
-		return Finding{}, false
+		return false
 	}
-	ctx := bytes.ToLower(src[max(0, groups[0].start-40):groups[0].start])
-	if !bytes.Contains(ctx, []byte("routing")) && !bytes.Contains(ctx, []byte("aba")) && !bytes.Contains(ctx, []byte("rtn")) {
-		return Finding{}, false
+	if !routingKeyIn(src[max(0, groups[0].start-40):groups[0].start]) {
+		return false
 	}
-	return Finding{Kind: KindRouting, Start: groups[0].start, End: groups[0].end}, true
+	*f = Finding{Kind: KindRouting, Start: groups[0].start, End: groups[0].end}
+	return true
+}
+
+// routingKeyIn reports whether ctx holds "routing", "aba" or "rtn" in any case, as
+// bytes.Contains(bytes.ToLower(ctx), key) does, without allocating: one in ten 9-digit
+// numbers has a valid checksum, so this runs on clean lines. ToLower maps only ASCII
+// letters and "İ" (U+0130, to "i") to the ASCII letters of the keys; every other byte
+// becomes a 0, which no key holds.
+func routingKeyIn(ctx []byte) bool {
+	var lower [40]byte
+	k := 0
+	for i := 0; i < len(ctx) && k < len(lower); i++ {
+		c := ctx[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c < utf8.RuneSelf:
+		case c == 0xC4 && i+1 < len(ctx) && ctx[i+1] == 0xB0:
+			c = 'i'
+			i++
+		default:
+			c = 0
+		}
+		lower[k] = c
+		k++
+	}
+	l := lower[:k]
+	return bytes.Contains(l, []byte("routing")) || bytes.Contains(l, []byte("aba")) || bytes.Contains(l, []byte("rtn"))
 }
 
 // bareJSONValue reports whether src[start:end] is an unquoted JSON value: after `"key":` and
@@ -308,30 +522,111 @@ func bareJSONValue(src []byte, start, end int) bool {
 	return end == len(src) || src[end] == ',' || src[end] == '}' || src[end] == ']' || src[end] == '\n'
 }
 
-// prefixedSecrets finds Stripe secrets, Vault tokens and bearer credentials by searching for
-// their prefixes.
+// The prefixes of secrets found by their shape, in the order merge is given their findings:
+// where two findings start at the same byte, merge keeps the earlier one.
+const (
+	patLive  = iota // "k_live_": sk_live_, rk_live_
+	patTest         // "k_test_"
+	patWhsec        // "whsec_"
+	patHVS          // "hvs.", "hvb.", "hvr.": Vault service, batch and recovery tokens
+	patHVB
+	patHVR
+	patBearer // "earer " after "b" or "B"
+	patBEARER // "EARER " after "b" or "B"
+)
+
+// prefixHit is a secret found by its prefix, and which prefix.
+type prefixHit struct {
+	pat int
+	f   Finding
+}
+
+// prefixedAt looks for a prefixed secret around the anchor byte at j ("_", "v", "b" or "B")
+// and appends it to hits: the whole prefix is checked here, what follows by its detector.
+func prefixedAt(src []byte, j int, hits *[]prefixHit) {
+	var (
+		f   Finding
+		ok  bool
+		pat int
+	)
+	switch src[j] {
+	case '_':
+		switch {
+		case j >= 1 && src[j-1] == 'k' && j+6 <= len(src) && string(src[j+1:j+6]) == "live_":
+			pat = patLive
+		case j >= 1 && src[j-1] == 'k' && j+6 <= len(src) && string(src[j+1:j+6]) == "test_":
+			pat = patTest
+		case j >= 5 && string(src[j-5:j]) == "whsec":
+			pat = patWhsec
+		default:
+			return
+		}
+		f, ok = stripeSecret(src, j)
+	case 'v':
+		if j < 1 || src[j-1] != 'h' || j+2 >= len(src) || src[j+2] != '.' {
+			return
+		}
+		switch src[j+1] {
+		case 's':
+			pat = patHVS
+		case 'b':
+			pat = patHVB
+		case 'r':
+			pat = patHVR
+		default:
+			return
+		}
+		f, ok = vaultToken(src, j+2)
+	case 'b', 'B':
+		if j+7 > len(src) {
+			return
+		}
+		switch string(src[j+1 : j+7]) {
+		case "earer ":
+			pat = patBearer
+		case "EARER ":
+			pat = patBEARER
+		default:
+			return
+		}
+		f, ok = bearer(src, j+6)
+	}
+	if ok {
+		*hits = append(*hits, prefixHit{pat: pat, f: f})
+	}
+}
+
+// prefixedSecrets finds Stripe secrets, Vault tokens and bearer credentials by their
+// prefixes, in the order appendFindings merges them.
 func prefixedSecrets(src []byte) []Finding {
-	var out []Finding
-	find := func(pat string, at int, detect func([]byte, int) (Finding, bool)) {
-		for off := 0; ; {
-			j := bytes.Index(src[off:], []byte(pat))
-			if j < 0 {
-				return
+	var hits []prefixHit
+	for w := 0; w < len(src); w += 8 {
+		x, y := words8(src, w)
+		for m := prefixStarts(x, y); m != 0; m &= m - 1 {
+			if j := w + bits.TrailingZeros64(m)>>3; j < len(src) && prefixStart(src, j) {
+				prefixedAt(src, prefixAnchor(src, j), &hits)
 			}
-			if f, ok := detect(src, off+j+at); ok {
-				out = append(out, f)
-			}
-			off += j + 1
 		}
 	}
-	find("k_live_", 1, stripeSecret)
-	find("k_test_", 1, stripeSecret)
-	find("whsec_", 5, stripeSecret)
-	find("hvs.", 3, vaultToken)
-	find("hvb.", 3, vaultToken)
-	find("hvr.", 3, vaultToken)
-	find("earer ", 5, bearer)
-	find("EARER ", 5, bearer)
+	return prefixOrder(hits)
+}
+
+// prefixOrder returns the findings of hits by prefix, then in order, as merge must be given
+// them: where two findings start at one byte, merge keeps the one given first.
+func prefixOrder(hits []prefixHit) []Finding {
+	if len(hits) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(hits, func(a, b prefixHit) int {
+		if a.pat != b.pat {
+			return a.pat - b.pat
+		}
+		return a.f.Start - b.f.Start
+	})
+	out := make([]Finding, len(hits))
+	for k, h := range hits {
+		out[k] = h.f
+	}
 	return out
 }
 
@@ -349,22 +644,4 @@ func merge(a, b []Finding) []Finding {
 		}
 	}
 	return out
-}
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// anchorIn reports whether any of the eight bytes in x may be an anchor of the main loop: a
-// digit or ":" (0x30–0x3A, one range) or "=". Bytes at or above 0x80 (UTF-8) count as
-// anchors too, which only costs a byte-wise look; false positives are fine, misses are not.
-func anchorIn(x uint64) bool {
-	// Bytes in (0x2F, 0x3B): the "hasbetween" bit trick for 7-bit bytes.
-	const m, n = 0x2F, 0x3B
-	low := x &^ highs
-	between := (ones*(127+n) - low) &^ x & (low + ones*(127-m)) & highs
-	eq := x ^ (ones * '=')
-	zero := (eq - ones) &^ eq & highs
-	return between|zero|(x&highs) != 0
 }

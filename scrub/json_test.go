@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -73,14 +72,9 @@ func panIn(b []byte) bool {
 	return false
 }
 
-// TestEngineContainsPANWithoutCard shows an engine bug: ContainsPAN reports a card number for
-// a value that is only under a card or track key, even an url-escaped redaction mask. It is
-// skipped unless SCRUB_ENGINE_BUGS is set, so that the suite stays green until the engine
-// (text.go ContainsPAN, or keyvalue.go findings carrying no brand) is fixed.
+// TestEngineContainsPANWithoutCard: ContainsPAN reports only card numbers, not values that
+// are merely under a card or track key (a regression test of a bug found here).
 func TestEngineContainsPANWithoutCard(t *testing.T) {
-	if os.Getenv("SCRUB_ENGINE_BUGS") == "" {
-		t.Skip("engine bug, reported: set SCRUB_ENGINE_BUGS=1 to run")
-	}
 	for _, tc := range []struct{ name, in string }{
 		{name: "word under card key", in: "card_number=abc"},
 		{name: "escaped card mask", in: "card_number=%5Bcard%3Avisa%3A4242%5D"},
@@ -95,15 +89,9 @@ func TestEngineContainsPANWithoutCard(t *testing.T) {
 	}
 }
 
-// TestEngineTextIdempotent shows an engine bug: a card masked inside a quoted key lets a
-// second Text pass see the key and redact its value, so one pass leaves that value (here a
-// CVC) in place. keyValue reads a quoted key back only as far as the end of the previous
-// finding, and the key's opening quote lies before it. Skipped unless SCRUB_ENGINE_BUGS is
-// set; the structured scrubbers work around it with textFixpoint.
+// TestEngineTextIdempotent: a card inside a quoted key does not hide the key, so one Text
+// pass redacts its value (here a CVC) (a regression test of a bug found here).
 func TestEngineTextIdempotent(t *testing.T) {
-	if os.Getenv("SCRUB_ENGINE_BUGS") == "" {
-		t.Skip("engine bug, reported: set SCRUB_ENGINE_BUGS=1 to run")
-	}
 	for _, tc := range []struct{ name, in, want string }{
 		{name: "cvc key after a card", in: `note "4242424242424242 cvc": 123`, want: `note "[card:visa:4242] cvc": "[redacted:cvc]"`},
 		{name: "fuzz find", in: `0000"A4242424242424242CvC":0`, want: `0000"A[card:visa:4242]CvC":"[redacted:cvc]"`},

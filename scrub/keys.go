@@ -1,5 +1,10 @@
 package scrub
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // KeyRule marks a key name (a JSON key, form field, query parameter or header name) whose
 // value is sensitive. Names are compared normalised: lower case, with "_", "-", "." and
 // spaces removed, so "card_cvc", "cardCvc" and "Card-CVC" are one name. With Suffix, any
@@ -175,34 +180,87 @@ func (t *keyTable) lookup(k []byte) (Kind, bool) {
 	return "", false
 }
 
+// keyTail classifies the bytes of a key for keyTailSlow: 0 ends the key, keySkip is dropped
+// by normalisation ("_", "-", ".", " "), anything else is the byte lower-cased.
+const keySkip = 1
+
+var keyTail = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			t[c] = uint8(c)
+		case c >= 'A' && c <= 'Z':
+			t[c] = uint8(c + 'a' - 'A')
+		case c == '_' || c == '-' || c == '.' || c == ' ':
+			t[c] = keySkip
+		}
+	}
+	return t
+}()
+
 // mayMatch is the cheap first test of the key before the ":" or "=" at i: the last four
 // normalised bytes of the key against the filter, read straight from src. It has no false
 // negatives; keyValue does the full lookup.
 func (t *keyTable) mayMatch(src []byte, lo, i int) bool {
 	k := i
-	for k > lo && (src[k-1] == ' ' || src[k-1] == '"' || src[k-1] == '\'') {
+	for k > lo {
+		if c := src[k-1]; c != '"' && c != ' ' && c != '\'' {
+			break
+		}
 		k--
 	}
-	// The tail, packed: t4 holds the last four normalised bytes, got how many there were.
+	// The tail, packed: t4 holds the last four normalised bytes (the last in the low byte),
+	// got how many there were. The common cases are read from the eight bytes before k at
+	// once: four letters or digits, or five with one "_", "-", "." or " " among them ("t_id"
+	// of "request_id").
 	var t4 uint32
 	got := 0
+	if k-8 >= lo {
+		// Byte 0 of r is src[k-1], byte 1 src[k-2], and so on.
+		r := bits.ReverseBytes64(binary.LittleEndian.Uint64(src[k-8:]))
+		alnum := between(r, 0x2F, 0x3A) | between(r|ones*0x20, 0x60, 0x7B)
+		// Letters have bit 6 set, digits not: set bit 5 of letters to lower-case them.
+		lower := r | (r&(ones*0x40))>>1
+		const four, five = 0x80808080, 0x8080808080
+		if alnum&four == four {
+			t4, got = uint32(lower), 4
+		} else if skip := between(r, 0x2C, 0x2F) | exactZeroBytes(r^(ones*'_')) | exactZeroBytes(r^(ones*' ')); (alnum|skip)&five == five && bits.OnesCount64(skip&five) == 1 {
+			// Drop the one skipped byte (0 to 3; at 4 the first case held).
+			below := uint64(1)<<(bits.TrailingZeros64(skip)&^7) - 1
+			t4, got = uint32(lower&below|lower>>8&^below), 4
+		}
+	}
+	if got == 0 {
+		t4, got = keyTailSlow(src, lo, k)
+		if got == 0 {
+			return false
+		}
+	}
+	return has(&t.filter3, packedHash(t4&0xFFFFFF, got >= 3)) || has(&t.filter4, packedHash(t4, got >= 4))
+}
+
+// pass4 is the filter test of a tail of four normalised bytes, the last in the low byte.
+func (t *keyTable) pass4(t4 uint32) bool {
+	return has(&t.filter3, packedHash(t4&0xFFFFFF, true)) || has(&t.filter4, packedHash(t4, true))
+}
+
+// exactZeroBytes marks the zero bytes of t, and only those.
+func exactZeroBytes(t uint64) uint64 {
+	return ^((t&^highs + ones*0x7F) | t) & highs
+}
+
+// keyTailSlow reads the tail of a key ending at k byte by byte, for every case.
+func keyTailSlow(src []byte, lo, k int) (t4 uint32, got int) {
 	for p := k - 1; p >= lo && got < 4 && k-p <= maxKeyLen; p-- {
-		c := src[p]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		case c == '_' || c == '-' || c == '.' || c == ' ':
-			continue
-		default:
-			p = lo // not a key byte: the key ends here
+		c := keyTail[src[p]]
+		if c <= keySkip {
+			if c == 0 {
+				break // not a key byte: the key ends here
+			}
 			continue
 		}
 		t4 |= uint32(c) << (8 * got)
 		got++
 	}
-	if got == 0 {
-		return false
-	}
-	return has(&t.filter3, packedHash(t4&0xFFFFFF, got >= 3)) || has(&t.filter4, packedHash(t4, got >= 4))
+	return t4, got
 }

@@ -20,10 +20,12 @@ func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
 		q := src[k-1]
 		ke = k - 1
 		ks = ke
-		for ks > next && ke-ks < maxKeyLen && src[ks-1] != q {
+		// A quoted key may hold an earlier finding ("4242… cvc"): its opening quote is looked
+		// for before next too, so that the finding does not hide the key.
+		for ks > 0 && ke-ks < maxKeyLen && src[ks-1] != q {
 			ks--
 		}
-		if ks == next || src[ks-1] != q {
+		if ks == 0 || src[ks-1] != q {
 			return Finding{}, false
 		}
 		quotedKey = true

@@ -65,7 +65,9 @@ func Text(src []byte) []byte { return std.Text(src) }
 // the detector knows: plain, grouped, url-encoded separators.
 func ContainsPAN(src []byte) bool {
 	for _, f := range std.appendFindings(nil, src) {
-		if f.Kind == KindCard || f.Kind == KindTrack {
+		// A value found by key alone (card_number=abc, track2=…) has no brand: it is not a
+		// card number.
+		if (f.Kind == KindCard || f.Kind == KindTrack) && f.Brand != "" {
 			return true
 		}
 	}
