@@ -104,29 +104,38 @@ func hmacKey(t *testing.T) []byte {
 	return k
 }
 
-// fill records n events from 4 goroutines through a Trail with a checkpoint every 10.
+// fill records n events from 4 goroutines through a Trail with a checkpoint every 10, in two
+// halves with a signed checkpoint between them, so that every trail has at least two
+// checkpoints however group commit batches the appends.
 func fill(t *testing.T, st store.Store, key []byte, n int) {
 	t.Helper()
 	tr, err := New(Options{Store: st, Key: func() ([]byte, error) { return key, nil }, Signer: transit, CheckpointEvery: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += 4 {
-				ev := Event{Type: EventTokenize, Actor: ActorSystem, Outcome: Success, SourceIP: "203.0.113.7",
-					RequestID: fmt.Sprintf("req-%04d", i), Resource: "pm_1Test" + fmt.Sprint(i),
-					Details: map[string]string{"brand": "visa", "last4": "4242", "route": "/checkout/submit"}}
-				if err := tr.Record(context.Background(), ev); err != nil {
-					t.Errorf("record: %v", err)
+	half := func(from, to int) {
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := from + w; i < to; i += 4 {
+					ev := Event{Type: EventTokenize, Actor: ActorSystem, Outcome: Success, SourceIP: "203.0.113.7",
+						RequestID: fmt.Sprintf("req-%04d", i), Resource: "pm_1Test" + fmt.Sprint(i),
+						Details: map[string]string{"brand": "visa", "last4": "4242", "route": "/checkout/submit"}}
+					if err := tr.Record(context.Background(), ev); err != nil {
+						t.Errorf("record: %v", err)
+					}
 				}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	half(0, n/2)
+	if err := tr.Checkpoint(context.Background()); err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	half(n/2, n)
 	if err := tr.Close(context.Background()); err != nil {
 		t.Fatalf("close: %v", err)
 	}

@@ -104,7 +104,7 @@ func runAppends(b *testing.B, writers int, appendOne func(i int) error) (perSec 
 	return perSec, p99
 }
 
-func openSQLiteTrail(b *testing.B) (*sqlite.Store, *audit.Trail, localSigner) {
+func openSQLiteTrail(b testing.TB) (*sqlite.Store, *audit.Trail, localSigner) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
@@ -116,7 +116,7 @@ func openSQLiteTrail(b *testing.B) (*sqlite.Store, *audit.Trail, localSigner) {
 // benchSigner signs every benchmark trail's checkpoints.
 var benchSigner = newLocalSigner()
 
-func newTrail(b *testing.B, st store.Audit) *audit.Trail {
+func newTrail(b testing.TB, st store.Audit) *audit.Trail {
 	tr, err := audit.New(audit.Options{Store: st, Key: func() ([]byte, error) { return benchKey, nil }, Signer: benchSigner})
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
 	"github.com/tokenwall/tokenwall/proxy"
@@ -65,7 +66,9 @@ func newTokenwall(b testing.TB, upstreamURL string) http.Handler {
 			vault.SecretSigningKey: vault.NewSecret(vault.SecretSigningKey, []byte("bench-signing-key-0123456789abcdef"), 1),
 		},
 		Gateway: standInGateway{}, Metrics: proxy.NewMetrics(nil), TLS: &tls.Config{},
-		Now: time.Now,
+		// A real trail on SQLite: the audit append is part of tokenwall's cost per checkout.
+		Audit: auditTrail(b),
+		Now:   time.Now,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -110,4 +113,9 @@ func BenchmarkCheckout(b *testing.B) {
 		fmt.Printf("BenchmarkCheckout: tokenwall %.0f ns/op, bare ReverseProxy %.0f ns/op, ratio %.2fx\n",
 			perOp["tokenwall-tokenize"], perOp["bare-reverse-proxy"], perOp["tokenwall-tokenize"]/perOp["bare-reverse-proxy"])
 	}
+}
+
+func auditTrail(b testing.TB) *audit.Trail {
+	_, tr, _ := openSQLiteTrail(b)
+	return tr
 }

@@ -19,7 +19,7 @@ func TestChildLogScrubsAcrossWrites(t *testing.T) {
 		t.Error("a line without its newline was passed on before Flush")
 	}
 	l.Flush()
-	want := "Request data = card:[card:visa:4242] cvc:123\nnext line\npartial [card:mastercard:4444]"
+	want := "Request data = card:[card:visa:4242] cvc:[redacted:cvc]\nnext line\npartial [card:mastercard:4444]"
 	if out.String() != want {
 		t.Errorf("log = %q; want %q", out.String(), want)
 	}

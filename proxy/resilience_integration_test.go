@@ -29,7 +29,8 @@ func TestGatewayFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fp.Close() })
-	h := newHarness(t, options{stripeURL: fp.URL(), stripeTimeout: 700 * time.Millisecond, retries: 1})
+	// The timeout leaves room for a loaded machine: the fault is a 5 s delay, far past it.
+	h := newHarness(t, options{stripeURL: fp.URL(), stripeTimeout: 2 * time.Second, retries: 1})
 	cases := []struct {
 		name     string
 		fault    devstack.Fault
@@ -41,7 +42,7 @@ func TestGatewayFaults(t *testing.T) {
 		// replay the same 500. It retries 503s and network failures, with the same key.
 		{name: "500 is not retried", fault: devstack.FaultStatus(500), n: 1, wantCode: "gateway_unavailable", attempts: 1},
 		{name: "503 then 503", fault: devstack.FaultStatus(503), n: 2, wantCode: "gateway_unavailable", attempts: 2},
-		{name: "timeout", fault: devstack.FaultDelay(3 * time.Second), n: 2, wantCode: "gateway_unavailable", attempts: 2},
+		{name: "timeout", fault: devstack.FaultDelay(5 * time.Second), n: 2, wantCode: "gateway_unavailable", attempts: 2},
 		{name: "dropped connection", fault: devstack.FaultDrop(), n: 2, wantCode: "gateway_unavailable", attempts: 2},
 		{name: "one 503 then recovered", fault: devstack.FaultStatus(503), n: 1, wantCode: "", attempts: 2},
 		{name: "response lost after stripe processed it", fault: devstack.FaultDropResponse(), n: 1, wantCode: "", attempts: 2},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,19 +24,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("audit "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("TOKENWALL_CONFIG"), "config file (or TOKENWALL_CONFIG)")
+	fs, path := configFlags("audit "+sub, stderr)
 	from := fs.Int64("from", 0, "first sequence number (default: the first kept)")
 	to := fs.Int64("to", 0, "last sequence number (default: the last)")
 	out := fs.String("o", "", "export: output file (default stdout)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
-	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 2
+	cfg, code := parseAndLoad(fs, path, args[1:], stderr, 2)
+	if code != 0 {
+		return code
 	}
 	ac, err := dialAdmin(ctx, cfg)
 	if err != nil {

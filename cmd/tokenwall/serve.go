@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,16 +9,10 @@ import (
 
 // runServe runs the proxy with a config file until SIGINT or SIGTERM.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", os.Getenv("TOKENWALL_CONFIG"), "config file (or TOKENWALL_CONFIG)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 1
+	fs, path := configFlags("serve", stderr)
+	cfg, code := parseAndLoad(fs, path, args, stderr, 1)
+	if code != 0 {
+		return code
 	}
 	st, err := start(ctx, cfg, stdout, os.Getenv)
 	if err != nil {

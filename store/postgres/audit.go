@@ -123,7 +123,8 @@ func (s *Store) AuditBounds(ctx context.Context) (first, last int64, err error) 
 
 // AddCheckpoint stores a signed checkpoint.
 func (s *Store) AddCheckpoint(ctx context.Context, c store.Checkpoint) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, time, key_name, signature) VALUES ($1, $2, $3, $4, $5)`,
+	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, time, key_name, signature) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (seq) DO NOTHING`,
 		c.Seq, c.Hash, c.Time, c.KeyName, c.Signature); err != nil {
 		return fmt.Errorf("postgres: add checkpoint %d: %w", c.Seq, err)
 	}

@@ -211,6 +211,10 @@ func testPrune(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
+	// A second replica signing the same head stores nothing new and is not an error.
+	if err := s.AddCheckpoint(ctx, store.Checkpoint{Seq: 10, Hash: []byte("other"), Time: time.Now().UTC(), KeyName: "audit", Signature: "vault:v1:second"}); err != nil {
+		t.Fatalf("second checkpoint at one seq: %v", err)
+	}
 	cps, err := s.Checkpoints(ctx, 0, 0)
 	if err != nil || len(cps) != 2 || cps[0].Seq != 5 || cps[1].Signature != "vault:v1:sig" || cps[1].KeyName != "audit" {
 		t.Fatalf("checkpoints %+v, %v", cps, err)
