@@ -14,7 +14,7 @@ export TOKENWALL_BIN       := $(BIN)
 export TOKENWALL_ARTIFACTS := $(ARTIFACTS)
 
 # Fuzz targets as package:Name; `make fuzz` runs each for FUZZTIME, `make test` for 10 s.
-FUZZ_TARGETS := ./scrub:FuzzText ./scrub:FuzzJSON ./scrub:FuzzForm
+FUZZ_TARGETS := ./scrub:FuzzText ./scrub:FuzzJSON ./scrub:FuzzForm ./scrub:FuzzURL
 FUZZTIME ?= 2m
 SOAK ?= 10m
 
