@@ -44,7 +44,28 @@ func (s *Scrubber) appendFindings(dst []Finding, src []byte) []Finding {
 	var hits []prefixHit
 	dst = s.scanAll(dst, src, &hits)
 	if len(hits) > 0 {
-		dst = append(dst[:base], merge(dst[base:], prefixOrder(hits))...)
+		merged, resume := merge(dst[base:], prefixOrder(hits))
+		// Where a prefixed secret won an overlap, the scan had skipped past the finding it
+		// lost; the text from the secret's end to the next kept finding is scanned again, so
+		// that nothing after it (the rest of a digit run: a card) goes unseen.
+		for _, at := range resume {
+			limit := len(src)
+			for _, f := range merged {
+				if f.Start >= at {
+					limit = f.Start
+					break
+				}
+			}
+			if at >= limit {
+				continue
+			}
+			for _, f := range s.scan(nil, src[at:limit]) {
+				f.Start, f.End = f.Start+at, f.End+at
+				merged = append(merged, f)
+			}
+			slices.SortFunc(merged, func(x, y Finding) int { return x.Start - y.Start })
+		}
+		dst = append(dst[:base], merged...)
 	}
 	return dst
 }
@@ -632,16 +653,18 @@ func prefixOrder(hits []prefixHit) []Finding {
 
 // merge combines two lists of findings into one in order, dropping any that overlaps an
 // earlier one.
-func merge(a, b []Finding) []Finding {
+func merge(a, b []Finding) (out []Finding, resume []int) {
 	all := append(append(make([]Finding, 0, len(a)+len(b)), a...), b...)
 	slices.SortFunc(all, func(x, y Finding) int { return x.Start - y.Start })
-	out := all[:0]
+	out = all[:0]
 	end := 0
 	for _, f := range all {
 		if f.Start >= end {
 			out = append(out, f)
 			end = f.End
+		} else if len(resume) == 0 || resume[len(resume)-1] != end {
+			resume = append(resume, end) // f lost to the finding ending at end
 		}
 	}
-	return out
+	return out, resume
 }

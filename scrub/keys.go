@@ -3,6 +3,7 @@ package scrub
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 // KeyRule marks a key name (a JSON key, form field, query parameter or header name) whose
@@ -156,6 +157,10 @@ func newKeyTable(rules []KeyRule) *keyTable {
 	for l := range lens {
 		t.suffixLens = append(t.suffixLens, l)
 	}
+	// Longest suffix first: the most specific rule wins (primary_account_number is a card,
+	// not an account number), whatever order the map gives.
+	slices.Sort(t.suffixLens)
+	slices.Reverse(t.suffixLens)
 	return t
 }
 

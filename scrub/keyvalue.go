@@ -86,8 +86,22 @@ func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
 			return Finding{}, false
 		}
 	case KindCard:
-		if val[0] >= '0' && val[0] <= '9' {
-			return Finding{}, false // digits: the card detector masks them by shape, brand and last four
+		// A card number, or digits that continue into further groups, is left to the card
+		// detector, which masks it by shape with brand and last four. Other digits under a
+		// card key are redacted by the key.
+		// Only a value of digits and separators alone can be left to it: anything mixed is
+		// redacted whole, so that a second pass finds nothing new (idempotence).
+		if digitsAndSeparators(val) {
+			var buf [32]byte
+			d := buf[:0]
+			for _, c := range val {
+				if c >= '0' && c <= '9' && len(d) < len(buf) {
+					d = append(d, c)
+				}
+			}
+			if _, pan := IsPAN(d); pan || (ve+1 < len(src) && separatorAt(src, ve) > 0) {
+				return Finding{}, false
+			}
 		}
 	}
 	f := Finding{Kind: kind, Start: vs, End: ve}
@@ -138,4 +152,15 @@ func looksLikeExpiry(v []byte) bool {
 		}
 	}
 	return true
+}
+
+// digitsAndSeparators reports whether v holds only digits and the separators of grouped
+// card numbers (space, dash, plus).
+func digitsAndSeparators(v []byte) bool {
+	for _, c := range v {
+		if !(c >= '0' && c <= '9' || c == ' ' || c == '-' || c == '+') {
+			return false
+		}
+	}
+	return len(v) > 0
 }

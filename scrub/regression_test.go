@@ -1,0 +1,41 @@
+package scrub
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSecretBeforeDigitsDoesNotHideACard: a bearer token or Vault token ending inside a run of
+// digit groups must not hide a card number later in that run (a leak found by fuzzing).
+func TestSecretBeforeDigitsDoesNotHideACard(t *testing.T) {
+	cases := []struct{ name, in string }{
+		{name: "bearer then card groups", in: "Bearer x424242424242 4242 4242 4242 4242"},
+		{name: "vault token then card", in: "hvb.00000000000a000aa000 4242 4242 4242 4242"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := Text([]byte(tc.in))
+			if ContainsPAN(out) || strings.Contains(string(out), "4242 4242 4242 4242") {
+				t.Fatal("a card number survived Text")
+			}
+			if again := Text(out); string(again) != string(out) {
+				t.Fatal("Text is not idempotent here")
+			}
+		})
+	}
+}
+
+// TestLongestKeyRuleWins: when two suffix rules match a key, the longer (more specific) one
+// decides, every time (it depended on map order before).
+func TestLongestKeyRuleWins(t *testing.T) {
+	for range 50 {
+		s := New(Options{})
+		kind, ok := s.KeyKind("billing_primary_account_number")
+		if !ok || kind != KindCard {
+			t.Fatalf("KeyKind = %q, %v; want card", kind, ok)
+		}
+		if got := string(s.Text([]byte(`{"billing_primary_account_number":"000123456789"}`))); strings.Contains(got, "000123456789") {
+			t.Fatalf("value left in clear: %s", got)
+		}
+	}
+}
