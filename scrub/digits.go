@@ -1,0 +1,236 @@
+package scrub
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// The detectors that start at a digit: card numbers with track data around them, SSNs and
+// routing numbers (IBANs, which start at their check digits, are in shapes.go).
+
+// digits examines the run of digit groups starting at i: card numbers (with track data
+// around them), IBANs, SSNs and routing numbers. It fills f when it finds one and returns
+// where scanning resumes.
+func (s *Scrubber) digits(src []byte, i int, f *Finding) (int, bool) {
+	n := len(src)
+	// Count the run's digits first. No card (13 digits), SSN or routing number (9) fits in
+	// fewer than 9.
+	j, total := i, 0
+	for j < n {
+		if c := src[j]; c >= '0' && c <= '9' {
+			total++
+			j++
+			continue
+		}
+		if l := separatorAt(src, j); l > 0 && j+l < n && src[j+l] >= '0' && src[j+l] <= '9' {
+			j += l
+			continue
+		}
+		break
+	}
+	runEnd := j
+	if i >= 2 && isUpper(src[i-1]) {
+		if g, ok := iban(src, i); ok {
+			*f = g
+			return g.End, true
+		}
+	}
+	if total < 9 {
+		return runEnd, false
+	}
+	var buf [24]group
+	groups := buf[:0]
+	for j = i; j < runEnd; {
+		gs := j
+		for j < runEnd && src[j] >= '0' && src[j] <= '9' {
+			j++
+		}
+		groups = append(groups, group{gs, j})
+		if j < runEnd {
+			j += separatorAt(src, j)
+		}
+	}
+	var ok bool
+	if ok = cardInGroups(src, groups, f); !ok {
+		if ok = ssn(src, groups, f); !ok {
+			ok = routing(src, groups, f)
+		}
+	}
+	if ok {
+		return f.End, true
+	}
+	return runEnd, false
+}
+
+// cardInGroups tries windows of whole groups, longest first from each starting group, for a
+// card number; around one it looks for track data.
+func cardInGroups(src []byte, groups []group, f *Finding) bool {
+	var digits [19]byte
+	for a := 0; a < len(groups); a++ {
+		// A window whose first digit starts no issuer's range (a timestamp's 1) is no card.
+		if !issuerFirstDigits[src[groups[a].start]-'0'] {
+			continue
+		}
+		for b := min(len(groups)-1, a+maxGroups-1); b >= a; b-- {
+			total := 0
+			for g := a; g <= b; g++ {
+				total += groups[g].end - groups[g].start
+			}
+			if total < 13 || total > 19 {
+				continue
+			}
+			k := 0
+			for g := a; g <= b; g++ {
+				k += copy(digits[k:], src[groups[g].start:groups[g].end])
+			}
+			brand, ok := IsPAN(digits[:k])
+			if !ok {
+				continue
+			}
+			*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: brand,
+				First6: string(digits[:6]), Last4: string(digits[k-4 : k])}
+			if a == 0 && b == 0 {
+				*f = withTrack(src, *f)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// issuerFirstDigits marks the digits some issuer range starts with.
+var issuerFirstDigits = func() (t [10]bool) {
+	for _, r := range issuers {
+		scale := 1
+		for range r.digits - 1 {
+			scale *= 10
+		}
+		for d := r.lo / scale; d <= r.hi/scale; d++ {
+			t[d] = true
+		}
+	}
+	return t
+}()
+
+// maxGroups bounds how many digit groups one card number may span (4-4-4-4-3 is 5).
+const maxGroups = 5
+
+// withTrack widens a card finding to the whole magnetic-stripe track around it: track 1
+// ("%B" PAN "^" NAME "^" YYMM … "?") or track 2 (";" PAN "=" YYMM … "?").
+func withTrack(src []byte, f Finding) Finding {
+	start, end := f.Start, f.End
+	switch {
+	case end < len(src) && src[end] == '^' && start >= 1 && src[start-1] == 'B':
+		// Track 1: name between carets, then expiry and discretionary data.
+		j := bytes.IndexByte(src[end+1:min(len(src), end+1+27)], '^')
+		if j < 0 {
+			return f
+		}
+		k := end + 1 + j + 1
+		for k < len(src) && k < end+80 && src[k] != '?' && src[k] != '\n' && src[k] != '"' {
+			k++
+		}
+		if k < len(src) && src[k] == '?' {
+			k++
+		}
+		if start >= 2 && src[start-2] == '%' {
+			start -= 2
+		} else {
+			start--
+		}
+		return Finding{Kind: KindTrack, Start: start, End: k, Brand: f.Brand, Last4: f.Last4}
+	case end+5 < len(src) && src[end] == '=' && isDigitRun(src[end+1:end+5]):
+		// Track 2: expiry and service code after "=".
+		k := end + 1
+		for k < len(src) && k < end+40 && src[k] >= '0' && src[k] <= '9' {
+			k++
+		}
+		if k < len(src) && src[k] == '?' {
+			k++
+		}
+		if start >= 1 && src[start-1] == ';' {
+			start--
+		}
+		return Finding{Kind: KindTrack, Start: start, End: k, Brand: f.Brand, Last4: f.Last4}
+	}
+	return f
+}
+
+func isDigitRun(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// ssn finds a US social security number NNN-NN-NNNN: a run of exactly three groups joined
+// by dashes, area not 000, 666 or 9xx, group not 00, serial not 0000.
+func ssn(src []byte, groups []group, f *Finding) bool {
+	if len(groups) != 3 {
+		return false
+	}
+	g := groups
+	if g[0].end-g[0].start != 3 || g[1].end-g[1].start != 2 || g[2].end-g[2].start != 4 ||
+		src[g[0].end] != '-' || src[g[1].end] != '-' {
+		return false
+	}
+	area, grp, serial := src[g[0].start:g[0].end], src[g[1].start:g[1].end], src[g[2].start:g[2].end]
+	if string(area) == "000" || string(area) == "666" || area[0] == '9' || string(grp) == "00" || string(serial) == "0000" {
+		return false
+	}
+	if g[0].start > 0 && isAlnum(src[g[0].start-1]) || g[2].end < len(src) && isAlnum(src[g[2].end]) {
+		return false
+	}
+	*f = Finding{Kind: KindSSN, Start: g[0].start, End: g[2].end}
+	return true
+}
+
+// routing finds a 9-digit ABA routing number with a valid checksum when a routing key is
+// close before it ("routing", "aba", "rtn" within 40 bytes): nine digits alone are too common.
+func routing(src []byte, groups []group, f *Finding) bool {
+	if len(groups) != 1 || groups[0].end-groups[0].start != 9 {
+		return false
+	}
+	d := src[groups[0].start:groups[0].end]
+	sum := 0
+	for k, w := range [9]int{3, 7, 1, 3, 7, 1, 3, 7, 1} {
+		sum += int(d[k]-'0') * w
+	}
+	if sum%10 != 0 || sum == 0 {
+		return false
+	}
+	if !routingKeyIn(src[max(0, groups[0].start-40):groups[0].start]) {
+		return false
+	}
+	*f = Finding{Kind: KindRouting, Start: groups[0].start, End: groups[0].end}
+	return true
+}
+
+// routingKeyIn reports whether ctx holds "routing", "aba" or "rtn" in any case, as
+// bytes.Contains(bytes.ToLower(ctx), key) does, without allocating: one in ten 9-digit
+// numbers has a valid checksum, so this runs on clean lines. ToLower maps only ASCII
+// letters and "İ" (U+0130, to "i") to the ASCII letters of the keys; every other byte
+// becomes a 0, which no key holds.
+func routingKeyIn(ctx []byte) bool {
+	var lower [40]byte
+	k := 0
+	for i := 0; i < len(ctx) && k < len(lower); i++ {
+		c := ctx[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c < utf8.RuneSelf:
+		case c == 0xC4 && i+1 < len(ctx) && ctx[i+1] == 0xB0:
+			c = 'i'
+			i++
+		default:
+			c = 0
+		}
+		lower[k] = c
+		k++
+	}
+	l := lower[:k]
+	return bytes.Contains(l, []byte("routing")) || bytes.Contains(l, []byte("aba")) || bytes.Contains(l, []byte("rtn"))
+}
