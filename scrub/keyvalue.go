@@ -73,7 +73,7 @@ func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
 		}
 	}
 	val := src[vs:ve]
-	if len(val) == 0 || bytes.HasPrefix(val, []byte("[redacted:")) || bytes.HasPrefix(val, []byte("[card:")) {
+	if len(val) == 0 || isRedaction(val) {
 		return Finding{}, false
 	}
 	switch kind {
@@ -163,4 +163,15 @@ func digitsAndSeparators(v []byte) bool {
 		}
 	}
 	return len(v) > 0
+}
+
+// isRedaction reports whether v is already a redaction, as written or url-escaped (a form or
+// URL scrubbed before): scrubbing it again must change nothing.
+func isRedaction(v []byte) bool {
+	for _, p := range []string{"[redacted:", "[card:", "%5Bredacted", "%5Bcard", "%5bredacted", "%5bcard"} {
+		if bytes.HasPrefix(v, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
