@@ -48,8 +48,8 @@ func TestSoak(t *testing.T) {
 					tw.ServeHTTP(rec, req)
 					if rec.Code == http.StatusOK {
 						ok.Add(1)
-					} else {
-						failed.Add(1)
+					} else if failed.Add(1) == 1 {
+						t.Logf("first failure: status %d: %s", rec.Code, strings.TrimSpace(rec.Body.String()))
 					}
 				}
 			}()

@@ -84,7 +84,7 @@ func cardInGroups(src []byte, groups []group, f *Finding) bool {
 				k += copy(digits[k:], src[groups[g].start:groups[g].end])
 			}
 			brand, ok := IsPAN(digits[:k])
-			if !ok {
+			if !ok || inHexToken(src, groups[a].start) || inHexToken(src, groups[b].start) {
 				continue
 			}
 			*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: brand,
@@ -233,4 +233,39 @@ func routingKeyIn(ctx []byte) bool {
 	}
 	l := lower[:k]
 	return bytes.Contains(l, []byte("routing")) || bytes.Contains(l, []byte("aba")) || bytes.Contains(l, []byte("rtn"))
+}
+
+func isHexLetter(c byte) bool { return c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// inHexToken reports whether the digit group at i lies in a hex string: its run of letters
+// and digits holds only hex digits, at least two of them letters (after an optional "0x" or
+// "x" prefix, as in "\x…" database dumps). Hashes, UUIDs and request ids are hex; a card
+// number glued to other letters ("card4242…") is not.
+func inHexToken(src []byte, i int) bool {
+	l, r := i, i
+	for l > 0 && isAlnum(src[l-1]) {
+		l--
+	}
+	for r < len(src) && isAlnum(src[r]) {
+		r++
+	}
+	switch {
+	case l > 0 && src[l-1] == '%' && r-l >= 2:
+		l += 2 // the two hex digits of a %XX escape are not part of the token
+	case r-l >= 2 && src[l] == '0' && (src[l+1] == 'x' || src[l+1] == 'X'):
+		l += 2
+	case src[l] == 'x' || src[l] == 'X':
+		l++
+	}
+	letters := 0
+	for _, c := range src[l:r] {
+		switch {
+		case isHexLetter(c):
+			letters++
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	// Two letters at least: one could be a track-1 "B" or an escape's last digit.
+	return letters >= 2
 }

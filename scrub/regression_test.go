@@ -39,3 +39,24 @@ func TestLongestKeyRuleWins(t *testing.T) {
 		}
 	}
 }
+
+// TestHexStringsAreNotCards: digit runs inside hashes, UUIDs and request ids are not card
+// numbers (false positives that made the audit trail refuse a request id), while a card glued
+// to ordinary letters still is.
+func TestHexStringsAreNotCards(t *testing.T) {
+	for _, in := range []string{
+		"request_id 01552e07dcb93f6f4464006545762f62",
+		"id 0b1b6d2c-3ed0-4651-9197-25272715cd55",
+		`\x5e5bfd4464006545762f62aa`,
+		"sha 0x4464006545762fa2",
+	} {
+		if got := string(Text([]byte(in))); got != in {
+			t.Errorf("Text(%q) = %q, want it unchanged", in, got)
+		}
+	}
+	for _, in := range []string{"card4242424242424242", "pan=4242424242424242&x=1", "x%3A4242424242424242"} {
+		if !ContainsPAN(Text([]byte(in))) && !strings.Contains(string(Text([]byte(in))), "[card:visa:4242]") {
+			t.Errorf("a card was missed in a %d-byte input", len(in))
+		}
+	}
+}
