@@ -190,7 +190,9 @@ func ssn(src []byte, groups []group, f *Finding) bool {
 // routing finds a 9-digit ABA routing number with a valid checksum when a routing key is
 // close before it ("routing", "aba", "rtn" within 40 bytes): nine digits alone are too common.
 func routing(src []byte, groups []group, f *Finding) bool {
-	if len(groups) != 1 || groups[0].end-groups[0].start != 9 {
+	// Nine digits inside a hex string (a hash) are not a routing number, whatever key-like
+	// letters ("aba") the hex around them happens to spell.
+	if len(groups) != 1 || groups[0].end-groups[0].start != 9 || inHexToken(src, groups[0].start) {
 		return false
 	}
 	d := src[groups[0].start:groups[0].end]

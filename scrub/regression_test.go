@@ -60,3 +60,15 @@ func TestHexStringsAreNotCards(t *testing.T) {
 		}
 	}
 }
+
+// TestHexIsNotARoutingNumber: hex that spells "aba" before nine digits with a valid ABA
+// checksum is a hash, not a routing number (a false positive seen in a pg_dump).
+func TestHexIsNotARoutingNumber(t *testing.T) {
+	in := `\x3aabaed021000021c7e8f`
+	if got := string(Text([]byte(in))); got != in {
+		t.Fatalf("Text(%q) = %q, want it unchanged", in, got)
+	}
+	if got := string(Text([]byte("routing number 021000021 ok"))); got != "routing number [redacted:routing_number] ok" {
+		t.Fatalf("a real routing number was missed: %q", got)
+	}
+}
