@@ -197,7 +197,7 @@ func (s *Scrubber) redactKeyed(dst []byte, kind Kind, v []byte) ([]byte, bool) {
 	}
 	switch kind {
 	case KindToken:
-		if isStripeObjectID(v) {
+		if isGatewayObjectID(v) {
 			return dst, false
 		}
 	case KindExpiry:
@@ -217,38 +217,10 @@ func (s *Scrubber) redactKeyed(dst []byte, kind Kind, v []byte) ([]byte, bool) {
 	return append(dst, ']'), true
 }
 
-// appendCardMask appends the mask of a card number, as the text engine writes it:
-// "[card:visa:4242]", or "[card:visa:424242…4242]" with MaskFirst6Last4.
+// appendCardMask appends the mask of a card number exactly as the text engine writes it
+// (appendMask): "[card:visa:4242]", or "[card:visa:424242…4242]" with MaskFirst6Last4.
 func (s *Scrubber) appendCardMask(dst []byte, brand Brand, digits []byte) []byte {
-	dst = append(dst, "[card:"...)
-	dst = append(dst, brand...)
-	dst = append(dst, ':')
-	if s.mask == MaskFirst6Last4 && len(digits) >= 10 {
-		dst = append(dst, digits[:6]...)
-		dst = append(dst, "…"...)
-	}
-	dst = append(dst, digits[len(digits)-4:]...)
-	return append(dst, ']')
-}
-
-// isStripeObjectID reports whether v is a Stripe object id (pm_…, tok_…, pi_…): a token in
-// the tokenization sense, meant to be stored, not a credential. It matches the text engine.
-func isStripeObjectID(v []byte) bool {
-	i := bytes.IndexByte(v, '_')
-	if i < 2 || i > 5 || len(v)-i < 6 {
-		return false
-	}
-	switch string(v[:i]) {
-	case "pm", "tok", "pi", "cus", "ch", "re", "evt", "seti", "src", "card", "in", "sub":
-	default:
-		return false
-	}
-	for _, c := range v[i+1:] {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
+	return s.appendMask(dst, Finding{Kind: KindCard, Brand: brand, First6: string(digits[:6]), Last4: string(digits[len(digits)-4:])})
 }
 
 // plainDigits returns the digits of v, into buf, when v is at most 19 digits with spaces or
