@@ -84,7 +84,7 @@ func cardInGroups(src []byte, groups []group, f *Finding) bool {
 				k += copy(digits[k:], src[groups[g].start:groups[g].end])
 			}
 			brand, ok := IsPAN(digits[:k])
-			if !ok || inHexToken(src, groups[a].start) || inHexToken(src, groups[b].start) {
+			if !ok || InHexToken(src, groups[a].start) || InHexToken(src, groups[b].start) {
 				continue
 			}
 			*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: brand,
@@ -192,7 +192,7 @@ func ssn(src []byte, groups []group, f *Finding) bool {
 func routing(src []byte, groups []group, f *Finding) bool {
 	// Nine digits inside a hex string (a hash) are not a routing number, whatever key-like
 	// letters ("aba") the hex around them happens to spell.
-	if len(groups) != 1 || groups[0].end-groups[0].start != 9 || inHexToken(src, groups[0].start) {
+	if len(groups) != 1 || groups[0].end-groups[0].start != 9 || InHexToken(src, groups[0].start) {
 		return false
 	}
 	d := src[groups[0].start:groups[0].end]
@@ -239,11 +239,11 @@ func routingKeyIn(ctx []byte) bool {
 
 func isHexLetter(c byte) bool { return c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// inHexToken reports whether the digit group at i lies in a hex string: its run of letters
+// InHexToken reports whether the digit group at i lies in a hex string: its run of letters
 // and digits holds only hex digits, at least two of them letters (after an optional "0x" or
 // "x" prefix, as in "\x…" database dumps). Hashes, UUIDs and request ids are hex; a card
 // number glued to other letters ("card4242…") is not.
-func inHexToken(src []byte, i int) bool {
+func InHexToken(src []byte, i int) bool {
 	l, r := i, i
 	for l > 0 && isAlnum(src[l-1]) {
 		l--

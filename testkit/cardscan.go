@@ -169,7 +169,8 @@ func matchAt(buf []byte, i int, dst []byte) (end int, brand scrub.Brand, digits 
 				d = append(d, buf[k])
 			}
 		}
-		if brand, ok := scrub.IsPAN(d); ok {
+		// The same hex-string rule as the scrubber: digits inside a hash or an id are not a card.
+		if brand, ok := scrub.IsPAN(d); ok && !scrub.InHexToken(buf, i) && !scrub.InHexToken(buf, ends[b]-1) {
 			return ends[b], brand, d, true
 		}
 	}
