@@ -20,18 +20,6 @@ func scanItem(sc interface{ Scan(...any) error }) (store.OutboxItem, error) {
 	return it, err
 }
 
-// EnqueueOutbox inserts item as pending unless its ID exists (then it returns false).
-func (s *Store) EnqueueOutbox(ctx context.Context, it store.OutboxItem) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO outbox (id, type, payload, digest, status, attempts, next_attempt_us, created_us)
-		VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		it.ID, it.Type, it.Payload, it.Digest, store.StatusPending, us(it.NextAttempt), us(it.CreatedAt))
-	if err != nil {
-		return false, fmt.Errorf("sqlite: enqueue %s: %w", it.ID, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
 // ClaimOutbox leases up to n due items to owner. SQLite has one writer at a time, so the
 // immediate transaction is the lock that makes each claim exclusive.
 func (s *Store) ClaimOutbox(ctx context.Context, owner string, n int, lease time.Duration, now time.Time) ([]store.OutboxItem, error) {

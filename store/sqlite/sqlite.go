@@ -26,7 +26,8 @@ var migrations embed.FS
 
 // Store is the SQLite store.
 type Store struct {
-	db *sql.DB
+	db      *sql.DB
+	enqueue enqueuer
 }
 
 var _ store.Store = (*Store)(nil)
