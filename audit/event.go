@@ -16,6 +16,7 @@ const (
 	EventWebhookRejected     = "webhook_rejected"
 	EventWebhookDelivered    = "webhook_delivered"
 	EventWebhookDead         = "webhook_dead"
+	EventWebhookReplayed     = "webhook_replayed"
 	EventCharge              = "charge"
 	EventRefund              = "refund"
 	EventErasure             = "erasure"

@@ -24,6 +24,8 @@ type Config struct {
 	Store Store `yaml:"store"`
 	// Audit configures the audit trail.
 	Audit Audit `yaml:"audit"`
+	// Webhooks configures the gateway's webhooks and their delivery to the app.
+	Webhooks Webhooks `yaml:"webhooks"`
 }
 
 // Store selects the storage backend.

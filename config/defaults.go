@@ -27,8 +27,9 @@ func Default() Config {
 			ResponseHeaderTimeout: Duration(20 * time.Second),
 			SignatureHeader:       "Tokenwall-Signature",
 		},
-		Store: Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
-		Audit: Audit{CheckpointEvery: 1000, RetentionDays: 400},
+		Store:    Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
+		Audit:    Audit{CheckpointEvery: 1000, RetentionDays: 400},
+		Webhooks: defaultWebhooks(),
 		Vault: Vault{
 			Auth: VaultAuth{
 				Method: "token",

@@ -189,8 +189,9 @@ func TestEnvFieldsCoverEveryScalar(t *testing.T) {
 			t.Errorf("no field for %s", name)
 		}
 	}
-	// listen 12, admin 2, upstream 4, vault 8 + auth 5, gateway.stripe 3, log 2.
-	if got, want := len(fields), 48; got != want {
+	// listen 12, admin 2, upstream 5, vault 11 + auth 5, gateway.stripe 3, log 2, scrub 1,
+	// store 5, audit 2, webhooks 13.
+	if got, want := len(fields), 61; got != want {
 		t.Errorf("got %d overridable fields, want %d: a field was added or lost", got, want)
 	}
 	for name := range fields {

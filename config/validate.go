@@ -30,6 +30,7 @@ func (c Config) Validate() error {
 	c.Store.validate(&p)
 	c.Audit.validate(&p)
 	c.CardEscape.validate(&p)
+	c.Webhooks.validate(&p, c.Routes)
 	return errors.Join(p.errs...)
 }
 

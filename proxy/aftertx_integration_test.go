@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tokenwall/tokenwall/devstack"
 	"github.com/tokenwall/tokenwall/store/pgtest"
@@ -70,10 +71,21 @@ var testCards = []struct{ number, cvc string }{
 }
 
 // driveTransactions sends n checkouts: most tokenize, some carry a bad card, some a card on
-// a path that must refuse it.
+// a path that must refuse it; with webhooks on, some are gateway events carrying a card
+// number in their metadata, and it waits until those are delivered (and purged).
 func driveTransactions(t *testing.T, h *harness, n int) (ok int) {
+	var events []string
+	defer func() { h.waitDelivered(events...) }()
 	for i := range n {
 		c := testCards[i%len(testCards)]
+		if h.whsec != "" && i%10 == 6 {
+			id := fmt.Sprintf("evt_1Q0PsIJvEtkwdCNYa%07d", i)
+			if resp, _ := h.sendEvent(gatewayEvent(id, "charge.succeeded", "card "+c.number+" cvc "+c.cvc), "", time.Now()); resp.StatusCode != http.StatusOK {
+				t.Fatalf("event %s: %d", id, resp.StatusCode)
+			}
+			events = append(events, id)
+			continue
+		}
 		switch i % 10 {
 		case 7: // Luhn-invalid: refused before the gateway
 			h.post("/checkout/submit", formCT, formBody("order_id", fmt.Sprint(i), "card_number", "4242424242424241", "card_exp", "12/34", "card_cvc", "123"))
@@ -93,18 +105,19 @@ func driveTransactions(t *testing.T, h *harness, n int) (ok int) {
 	return ok
 }
 
-// TestNothingSensitiveRemainsAfterTransactions drives 300 transactions, then runs
+// TestNothingSensitiveRemainsAfterTransactions drives 300 transactions (30 of them gateway
+// webhook events with a card number in their metadata), then runs
 // `tokenwall scan` over what tokenwall stored: the SQLite file (and its WAL), and a pg_dump
 // of the PostgreSQL database. Nothing may be found.
 func TestNothingSensitiveRemainsAfterTransactions(t *testing.T) {
 	const n = 300
 	t.Run("sqlite", func(t *testing.T) {
-		h := newHarness(t, options{})
+		h := newHarness(t, options{webhooks: true})
 		if ok := driveTransactions(t, h, n); ok < n/2 {
 			t.Fatalf("only %d tokenizations succeeded", ok)
 		}
-		if len(h.events("tokenize")) < n/2 {
-			t.Fatal("the audit trail does not hold the tokenizations")
+		if len(h.events("tokenize")) < n/2 || len(h.events("webhook_delivered")) != n/10 {
+			t.Fatal("the audit trail does not hold the tokenizations and the webhook deliveries")
 		}
 		if err := h.stop(); err != nil {
 			t.Fatal(err)
@@ -118,7 +131,7 @@ func TestNothingSensitiveRemainsAfterTransactions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := newHarness(t, options{postgresDSN: dsn})
+		h := newHarness(t, options{postgresDSN: dsn, webhooks: true})
 		if ok := driveTransactions(t, h, n); ok < n/2 {
 			t.Fatalf("only %d tokenizations succeeded", ok)
 		}
@@ -129,7 +142,8 @@ func TestNothingSensitiveRemainsAfterTransactions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(dump, []byte("tokenize")) || !bytes.Contains(dump, []byte("card_escape_blocked")) {
+		if !bytes.Contains(dump, []byte("tokenize")) || !bytes.Contains(dump, []byte("card_escape_blocked")) ||
+			!bytes.Contains(dump, []byte("webhook_delivered")) {
 			t.Fatal("the dump does not hold the audit trail")
 		}
 		dumpPath := filepath.Join(testkit.ArtifactsDir(t), "pg_dump.sql")

@@ -161,6 +161,9 @@ type options struct {
 	// postgresDSN, when set, puts the audit trail in that PostgreSQL database instead of
 	// a SQLite file.
 	postgresDSN string
+	// webhooks turns the gateway webhook endpoint and the deliverer on, with one endpoint
+	// secret (harness.whsec) and deliveries to the upstream's /webhooks/tokenwall.
+	webhooks bool
 }
 
 // leakyCard is the card number the /leaky upstream page shows (Stripe's test Mastercard).
@@ -188,6 +191,9 @@ type harness struct {
 	trail   *audit.Trail
 	transit *vault.Transit
 	stop    func() error
+	// whsec is the webhook endpoint secret when options.webhooks is set.
+	whsec string
+	hooks *proxy.WebhookParts
 }
 
 // Routes used by the tests: a form checkout with MM/YY expiry, a JSON API with nested
@@ -279,6 +285,15 @@ func newHarness(t *testing.T, o options) *harness {
 		cfg.Gateway.Stripe.Timeout = config.Duration(o.stripeTimeout)
 	}
 	cfg.CardEscape.AlertPaths = o.alertPaths
+	if o.webhooks {
+		h.whsec = "whsec_" + hex.EncodeToString(randomKey(t)[:24])
+		if err := admin.WriteKV(ctx, prefix+"/whsec", h.whsec); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Webhooks.Enabled, cfg.Webhooks.SecretPaths = true, []string{prefix + "/whsec"}
+		cfg.Webhooks.Poll, cfg.Webhooks.BackoffBase = config.Duration(50*time.Millisecond), config.Duration(20*time.Millisecond)
+		cfg.Webhooks.BackoffCap = config.Duration(200 * time.Millisecond)
+	}
 	cfg.Routes = o.routes
 	if cfg.Routes == nil {
 		cfg.Routes = testRoutes()
@@ -308,8 +323,10 @@ func (h *harness) start(ctx context.Context) {
 		t.Fatal(err)
 	}
 	var metrics *proxy.Metrics
+	paths := map[string]string{vault.SecretStripeKey: cfg.Vault.StripeKeyPath, vault.SecretSigningKey: cfg.Vault.SigningKeyPath}
+	proxy.WebhookSecretPaths(cfg.Webhooks, paths)
 	h.cache = vault.NewCache(client, vault.CacheOptions{
-		Paths:           map[string]string{vault.SecretStripeKey: cfg.Vault.StripeKeyPath, vault.SecretSigningKey: cfg.Vault.SigningKeyPath},
+		Paths:           paths,
 		RefreshInterval: cfg.Vault.RefreshInterval.D(), MaxAge: cfg.Vault.MaxAge.D(),
 		OnRefresh: func(name string, err error) {
 			if metrics != nil {
@@ -350,7 +367,15 @@ func (h *harness) start(ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := proxy.New(proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics, Audit: h.trail})
+	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics, Audit: h.trail}
+	if cfg.Webhooks.Enabled {
+		h.hooks, err = proxy.NewWebhooks(cfg, proxy.WebhookDeps{Secrets: h.cache, Store: h.store, Audit: h.trail, Metrics: metrics, Log: lg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Webhooks = h.hooks.Receiver.Handler()
+	}
+	srv, err := proxy.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,6 +400,13 @@ func (h *harness) start(ctx context.Context) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	bgCtx, bgCancel := context.WithCancel(context.Background())
 	go h.cache.Run(bgCtx, nil)
+	delivering := make(chan struct{})
+	go func() {
+		defer close(delivering)
+		if h.hooks != nil {
+			h.hooks.Deliverer.Run(bgCtx)
+		}
+	}()
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(runCtx, pub, adm) }()
 	var once sync.Once
@@ -384,6 +416,7 @@ func (h *harness) start(ctx context.Context) {
 			cancel()
 			runErr = <-done
 			bgCancel()
+			<-delivering
 			runErr = errors.Join(runErr, h.trail.Close(context.Background()))
 			// Every test's audit trail must verify: chain, MACs and Vault-signed checkpoints.
 			if res, err := audit.Verify(context.Background(), h.store, h.auditKey, h.transit, 0, 0); err != nil || !res.OK {

@@ -18,6 +18,8 @@ type Metrics struct {
 	cardEscapes    *prometheus.CounterVec
 	upstreamCards  prometheus.Counter
 	refreshFails   *prometheus.CounterVec
+	webhooksIn     *prometheus.CounterVec
+	deliveries     *prometheus.HistogramVec
 }
 
 // NewMetrics registers tokenwall's metrics. secretAges is read at each scrape for the
@@ -48,8 +50,16 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 		refreshFails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenwall_vault_refresh_failures_total", Help: "Failed background reads of a secret from Vault.",
 		}, []string{"secret"}),
+		webhooksIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokenwall_webhooks_received_total", Help: "Gateway webhook events by outcome (accepted, duplicate, unavailable, or the rejection reason).",
+		}, []string{"outcome"}),
+		deliveries: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tokenwall_webhook_deliveries_seconds", Help: "Webhook delivery attempts to the app by outcome (delivered, retry, dead) and their latency.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"outcome"}),
 	}
 	m.Registry.MustRegister(m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
+		m.webhooksIn, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		secretAgeCollector{ages: secretAges})
 	return m
@@ -60,6 +70,14 @@ func (m *Metrics) VaultRefreshed(secret string, err error) {
 	if err != nil {
 		m.refreshFails.WithLabelValues(secret).Inc()
 	}
+}
+
+// WebhookReceived counts one received gateway event by outcome (webhooks.ReceiverOptions.Observe).
+func (m *Metrics) WebhookReceived(outcome string) { m.webhooksIn.WithLabelValues(outcome).Inc() }
+
+// WebhookDelivery records one delivery attempt to the app (webhooks.DelivererOptions.Observe).
+func (m *Metrics) WebhookDelivery(outcome string, took time.Duration) {
+	m.deliveries.WithLabelValues(outcome).Observe(took.Seconds())
 }
 
 var secretAgeDesc = prometheus.NewDesc("tokenwall_secret_age_seconds",

@@ -51,7 +51,7 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 			ContentSecurityPolicy: contentSecurityPolicy,
 			ReferrerPolicy:        "no-referrer",
 		}),
-		middleware.BodyLimit(strconv.FormatInt(s.maxBody, 10) + "B"),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(s.maxBody, 10) + "B", Skipper: s.isWebhookPath}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.RequestTimeout.D()}),
 	}
 }
@@ -92,6 +92,8 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	}
 	if p := c.Path(); p == healthPath || p == readyPath {
 		route = p
+	} else if s.isWebhookPath(c) {
+		route = "webhook"
 	}
 	s.metrics.requests.WithLabelValues(route, strconv.Itoa(v.Status)).Inc()
 	s.metrics.latency.WithLabelValues(route).Observe(v.Latency.Seconds())

@@ -24,6 +24,15 @@ func (s *Server) alertOnly(path string) bool {
 	return false
 }
 
+// webhooksOn reports whether the gateway's webhook endpoint is served.
+func (s *Server) webhooksOn() bool { return s.cfg.Webhooks.Enabled && s.webhooks != nil }
+
+// isWebhookPath reports whether c is the webhook endpoint, which limits its body itself so
+// that an oversized event is refused with an audit record.
+func (s *Server) isWebhookPath(c echo.Context) bool {
+	return s.webhooksOn() && c.Path() == s.cfg.Webhooks.Path
+}
+
 // allMethods are the methods a passthrough may use.
 var allMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
 	http.MethodPatch, http.MethodDelete, http.MethodOptions}
@@ -33,6 +42,11 @@ var allMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http
 func (s *Server) routes() {
 	s.echo.GET(healthPath, s.healthz)
 	s.echo.GET(readyPath, s.readyz)
+	if s.webhooksOn() {
+		// Not a passthrough: the card-escape guard does not apply, the receiver verifies,
+		// scrubs and keeps the event itself, and nothing is forwarded as it came.
+		s.echo.Any(s.cfg.Webhooks.Path, echo.WrapHandler(s.webhooks))
+	}
 	for i := range s.cfg.Routes {
 		rt := s.cfg.Routes[i]
 		h := s.tokenizeHandler(rt)

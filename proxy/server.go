@@ -41,6 +41,9 @@ type Deps struct {
 	TLS *tls.Config
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Webhooks handles the gateway's webhook endpoint (Config.Webhooks.Path); required when
+	// Config.Webhooks.Enabled. It reads and limits the body itself and answers every method.
+	Webhooks http.Handler
 }
 
 // Server is the tokenwall HTTPS proxy.
@@ -56,6 +59,7 @@ type Server struct {
 	echo     *echo.Echo
 	upstream *httputil.ReverseProxy
 	maxBody  int64
+	webhooks http.Handler
 }
 
 // New builds the server: routes, middleware and the upstream proxy.
@@ -63,7 +67,11 @@ func New(d Deps) (*Server, error) {
 	if d.Secrets == nil || d.Gateway == nil || d.Metrics == nil || d.Audit == nil {
 		return nil, errors.New("proxy: Secrets, Gateway, Metrics and Audit are required")
 	}
-	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now}
+	if d.Config.Webhooks.Enabled && d.Webhooks == nil {
+		return nil, errors.New("proxy: webhooks are enabled but no Webhooks handler was given")
+	}
+	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now,
+		webhooks: d.Webhooks}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -23,13 +23,10 @@ func withSignature(ctx context.Context, sig string) context.Context {
 	return context.WithValue(ctx, signatureKey{}, sig)
 }
 
-// newUpstream returns the reverse proxy to the billing app. Rewrite (not Director) keeps
-// the incoming request untouched; hop-by-hop headers are stripped by ReverseProxy itself.
-func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Response)) (*httputil.ReverseProxy, error) {
-	target, err := url.Parse(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("upstream url: %w", err)
-	}
+// UpstreamTransport is the transport to the billing app: its keep-alive pool, response
+// header timeout and, for an https upstream with a private CA, upstream.ca_cert_file as the
+// only trusted roots. Webhook deliveries to the app use it too.
+func UpstreamTransport(cfg config.Upstream) (*http.Transport, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
 	tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.MaxIdleConnsPerHost)
@@ -44,6 +41,20 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 			return nil, fmt.Errorf("upstream ca: %s holds no PEM certificate", cfg.CACertFile)
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return tr, nil
+}
+
+// newUpstream returns the reverse proxy to the billing app. Rewrite (not Director) keeps
+// the incoming request untouched; hop-by-hop headers are stripped by ReverseProxy itself.
+func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Response)) (*httputil.ReverseProxy, error) {
+	target, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("upstream url: %w", err)
+	}
+	tr, err := UpstreamTransport(cfg)
+	if err != nil {
+		return nil, err
 	}
 	sigHeader := cfg.SignatureHeader
 	return &httputil.ReverseProxy{

@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -69,3 +70,7 @@ const (
 	SecretAuditKey         = "audit_key"
 	SecretPostgresPassword = "postgres_password"
 )
+
+// SecretWebhook is the logical name of the i-th gateway webhook endpoint secret
+// (webhooks.secret_paths[i]); during a roll there are several.
+func SecretWebhook(i int) string { return "webhook_secret_" + strconv.Itoa(i) }

@@ -25,4 +25,6 @@ const (
 	DetailDuplicate  = "duplicate"
 	DetailAttempts   = "attempts"
 	DetailStatus     = "status"
+	// DetailOwner names the replica that made a delivery attempt.
+	DetailOwner = "owner"
 )

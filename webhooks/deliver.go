@@ -89,7 +89,17 @@ type DelivererOptions struct {
 	// Log receives one line per failed round or delivery (disabled when zero). It never
 	// receives a payload.
 	Log zerolog.Logger
+	// Observe, when set, is told the outcome of every delivery attempt (OutcomeDelivered,
+	// OutcomeRetry or OutcomeDead) and how long the request took, for metrics.
+	Observe func(outcome string, took time.Duration)
 }
+
+// Outcomes of a delivery attempt given to DelivererOptions.Observe.
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeRetry     = "retry"
+	OutcomeDead      = "dead"
+)
 
 // Deliverer sends stored events, signed, to the app, with retries, and purges each payload
 // once it is delivered.
@@ -200,21 +210,29 @@ func (d *Deliverer) DeliverOnce(ctx context.Context) (int, error) {
 
 // deliver makes one attempt at it and records the outcome.
 func (d *Deliverer) deliver(ctx context.Context, it store.OutboxItem, key []byte) error {
+	started := time.Now()
 	status, err := d.post(ctx, it, key)
-	if err != nil && ctx.Err() != nil {
-		// Shutting down: the attempt is not the app's fault. The lease runs out and the
-		// item is tried again, by this replica or another.
-		return nil
-	}
+	took := time.Since(started)
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
 	now := d.o.Now()
+	if err != nil && ctx.Err() != nil {
+		// Shutting down: the attempt is not the app's fault. The lease is given back, due
+		// now, so another replica need not wait for it to run out; the app may have
+		// processed the event, and deduplicates the repeat.
+		if err := d.o.Store.RetryOutbox(bctx, it.ID, d.o.Owner, now, "interrupted: tokenwall shutting down"); err != nil {
+			return fmt.Errorf("webhooks: release %s: %w", it.ID, err)
+		}
+		return nil
+	}
 	attempts := it.Attempts + 1
-	details := map[string]string{DetailType: it.Type, DetailAttempts: strconv.Itoa(attempts), DetailStatus: statusDetail(status)}
+	details := map[string]string{DetailType: it.Type, DetailAttempts: strconv.Itoa(attempts), DetailStatus: statusDetail(status),
+		DetailOwner: d.o.Owner}
 	if err == nil {
 		if err := d.o.Store.CompleteOutbox(bctx, it.ID, d.o.Owner, now); err != nil {
 			return fmt.Errorf("webhooks: complete %s: %w", it.ID, err)
 		}
+		d.observe(OutcomeDelivered, took)
 		return d.record(bctx, audit.Event{Type: audit.EventWebhookDelivered, Actor: audit.ActorSystem, Outcome: audit.Success,
 			Resource: it.ID, Details: details, Time: now})
 	}
@@ -223,6 +241,7 @@ func (d *Deliverer) deliver(ctx context.Context, it store.OutboxItem, key []byte
 		if err := d.o.Store.DeadOutbox(bctx, it.ID, d.o.Owner, lastError); err != nil {
 			return fmt.Errorf("webhooks: dead %s: %w", it.ID, err)
 		}
+		d.observe(OutcomeDead, took)
 		d.o.Log.Warn().Str(fieldEventID, it.ID).Int(fieldAttempts, attempts).Str(fieldStatus, details[DetailStatus]).Msg("webhook dead: max age passed")
 		return d.record(bctx, audit.Event{Type: audit.EventWebhookDead, Actor: audit.ActorSystem, Outcome: audit.Failure,
 			Reason: ReasonMaxAge, Resource: it.ID, Details: details, Time: now})
@@ -230,8 +249,15 @@ func (d *Deliverer) deliver(ctx context.Context, it store.OutboxItem, key []byte
 	if err := d.o.Store.RetryOutbox(bctx, it.ID, d.o.Owner, now.Add(d.backoff.delay(attempts)), lastError); err != nil {
 		return fmt.Errorf("webhooks: retry %s: %w", it.ID, err)
 	}
+	d.observe(OutcomeRetry, took)
 	d.o.Log.Info().Str(fieldEventID, it.ID).Int(fieldAttempts, attempts).Str(fieldStatus, details[DetailStatus]).Msg("webhook delivery failed; retry scheduled")
 	return nil
+}
+
+func (d *Deliverer) observe(outcome string, took time.Duration) {
+	if d.o.Observe != nil {
+		d.o.Observe(outcome, took)
+	}
 }
 
 func (d *Deliverer) record(ctx context.Context, ev audit.Event) error {

@@ -50,7 +50,17 @@ type ReceiverOptions struct {
 	RequestID func(w http.ResponseWriter, r *http.Request) string
 	// Log receives Handler's failures on tokenwall's side (disabled when zero).
 	Log zerolog.Logger
+	// Observe, when set, is told the outcome of every Receive, for metrics: OutcomeAccepted,
+	// OutcomeDuplicate, OutcomeUnavailable or a rejection reason (ReasonBadSignature, …).
+	Observe func(outcome string)
 }
+
+// Outcomes of Receive given to ReceiverOptions.Observe, besides the rejection reasons.
+const (
+	OutcomeAccepted    = "accepted"
+	OutcomeDuplicate   = "duplicate"
+	OutcomeUnavailable = "unavailable"
+)
 
 // Receiver verifies, scrubs and durably stores the gateway's webhook events.
 type Receiver struct {
@@ -102,6 +112,30 @@ func NewReceiver(o ReceiverOptions) (*Receiver, error) {
 // kind as its reason (never the body). A failure of the secrets, the store or the audit
 // trail wraps ErrUnavailable: the gateway should retry.
 func (r *Receiver) Receive(ctx context.Context, header http.Header, body []byte, sourceIP, requestID string) (Result, error) {
+	res, err := r.receive(ctx, header, body, sourceIP, requestID)
+	if r.o.Observe != nil {
+		r.o.Observe(outcomeOf(res, err))
+	}
+	return res, err
+}
+
+// outcomeOf names what Receive did, for ReceiverOptions.Observe.
+func outcomeOf(res Result, err error) string {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return OutcomeUnavailable
+	case err != nil:
+		if reason := reasonOf(err); reason != "" {
+			return reason
+		}
+		return OutcomeUnavailable
+	case res.Duplicate:
+		return OutcomeDuplicate
+	}
+	return OutcomeAccepted
+}
+
+func (r *Receiver) receive(ctx context.Context, header http.Header, body []byte, sourceIP, requestID string) (Result, error) {
 	now := r.o.Now()
 	ev, err := r.verify(header, body, now)
 	if err != nil {

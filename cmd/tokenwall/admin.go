@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/vault"
@@ -45,4 +46,22 @@ func (a *adminConn) auditKey(ctx context.Context) ([]byte, error) {
 // transit is the checkpoint signer.
 func (a *adminConn) transit() *vault.Transit {
 	return a.client.Transit(a.cfg.Vault.TransitMount, a.cfg.Vault.TransitKey)
+}
+
+// trail is an audit trail on st for a maintenance command's own events; the caller closes
+// it, which writes a signed checkpoint.
+func (a *adminConn) trail(st store.Store) (*audit.Trail, error) {
+	scrubber, err := a.cfg.Scrub.Scrubber()
+	if err != nil {
+		return nil, err
+	}
+	return audit.New(audit.Options{
+		Store: st,
+		Key: func() ([]byte, error) {
+			return a.auditKey(context.Background())
+		},
+		Signer:          a.transit(),
+		CheckpointEvery: int64(a.cfg.Audit.CheckpointEvery),
+		Scrubber:        scrubber,
+	})
 }

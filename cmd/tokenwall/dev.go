@@ -130,6 +130,8 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 	})
 
 	fmt.Fprintf(stdout, "tokenwall: checkout at https://%s/checkout\n", st.public.Addr())
+	fmt.Fprintf(stderr, "tokenwall: gateway webhooks at https://%s%s (endpoint secret in Vault at %s/%s), delivered to the demo app\n",
+		st.public.Addr(), cfg.Webhooks.Path, cfg.Vault.KVMount, devWebhookSecretPath)
 	fmt.Fprintf(stderr, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", logs, st.admin.Addr())
 	return st.serve(ctx)
 }
@@ -149,10 +151,16 @@ func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.
 		Path: "/checkout/submit",
 		Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"},
 	}.WithDefaults()}
+	cfg.Webhooks.Enabled = true
+	cfg.Webhooks.SecretPaths = []string{devWebhookSecretPath}
 	return cfg
 }
 
-// provisionDevSecrets writes fresh dev secrets (Stripe test key, signing key, audit HMAC key)
+// devWebhookSecretPath is where the dev stack keeps the webhook endpoint secret.
+const devWebhookSecretPath = "tokenwall/stripe-webhook"
+
+// provisionDevSecrets writes fresh dev secrets (Stripe test key, signing key, audit HMAC key,
+// webhook endpoint secret)
 // into the dev Vault and creates the transit key that signs audit checkpoints.
 func provisionDevSecrets(ctx context.Context, cfg config.Config) error {
 	c, err := vault.Dial(ctx, vault.Options{
@@ -166,6 +174,7 @@ func provisionDevSecrets(ctx context.Context, cfg config.Config) error {
 		cfg.Vault.StripeKeyPath:  "sk_test_" + randomHex(24),
 		cfg.Vault.SigningKeyPath: randomHex(32),
 		cfg.Vault.AuditKeyPath:   randomHex(32),
+		devWebhookSecretPath:     "whsec_" + randomHex(24),
 	} {
 		if err := c.WriteKV(ctx, path, value); err != nil {
 			return err

@@ -29,6 +29,10 @@ usage:
   tokenwall audit verify|export|prune [--from SEQ] [--to SEQ] --config FILE
                                     check the audit trail (exit 1 naming the first bad record),
                                     write it as JSON lines, or prune past the retention
+  tokenwall webhooks list [--status S] [--limit N] [--json] --config FILE
+                                    show the webhook outbox (never a payload)
+  tokenwall webhooks replay --config FILE EVENT_ID
+                                    send a dead webhook event again (audited)
 `
 
 // command is one subcommand: it gets its arguments and returns the process exit code.
@@ -53,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"scan":         runScan,
 		"migrate":      runMigrate,
 		"audit":        runAudit,
+		"webhooks":     runWebhooks,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)

@@ -28,6 +28,7 @@ type stack struct {
 	store  store.Store
 	trail  *audit.Trail
 	server *proxy.Server
+	hooks  *proxy.WebhookParts // nil unless webhooks are enabled
 	public net.Listener
 	admin  net.Listener
 	closer io.Closer
@@ -87,6 +88,7 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if cfg.Store.Driver == "postgres" && cfg.Store.PostgresPasswordPath != "" {
 		paths[vault.SecretPostgresPassword] = cfg.Store.PostgresPasswordPath
 	}
+	proxy.WebhookSecretPaths(cfg.Webhooks, paths)
 	st.cache = vault.NewCache(st.client, vault.CacheOptions{
 		Paths:           paths,
 		RefreshInterval: cfg.Vault.RefreshInterval.D(),
@@ -148,7 +150,16 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if err != nil {
 		return nil, err
 	}
-	st.server, err = proxy.New(proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics, Audit: st.trail})
+	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics, Audit: st.trail}
+	if cfg.Webhooks.Enabled {
+		st.hooks, err = proxy.NewWebhooks(cfg, proxy.WebhookDeps{Secrets: st.cache, Store: st.store, Audit: st.trail,
+			Scrubber: scrubber, Metrics: metrics, Log: lg})
+		if err != nil {
+			return nil, err
+		}
+		deps.Webhooks = st.hooks.Receiver.Handler()
+	}
+	st.server, err = proxy.New(deps)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +178,7 @@ func (st *stack) recordStartup(ctx context.Context, cfg config.Config, paths map
 	evs := []audit.Event{
 		{Type: audit.EventStartup, Actor: audit.ActorSystem, Outcome: audit.Success, Resource: "tokenwall"},
 		{Type: audit.EventConfigLoaded, Actor: audit.ActorSystem, Outcome: audit.Success, Resource: "config",
-			Details: map[string]string{"routes": strconv.Itoa(len(cfg.Routes)), "store": cfg.Store.Driver, "min_tls": cfg.Listen.MinTLSVersion}},
+			Details: map[string]string{"routes": strconv.Itoa(len(cfg.Routes)), "store": cfg.Store.Driver, "min_tls": cfg.Listen.MinTLSVersion, "webhooks": strconv.FormatBool(cfg.Webhooks.Enabled)}},
 	}
 	for name := range paths {
 		s, err := st.cache.Get(name)
@@ -217,9 +228,21 @@ func (st *stack) serve(ctx context.Context) error {
 			st.log.Warn().Str(proxy.FieldComponent, "vault").Err(err).Msg("token renewal failed")
 		}
 	})
+	delivering := make(chan struct{})
+	if st.hooks != nil {
+		go func() {
+			defer close(delivering)
+			st.hooks.Deliverer.Run(bg)
+		}()
+	} else {
+		close(delivering)
+	}
 	st.log.Info().Str("addr", st.public.Addr().String()).Str("admin_addr", st.admin.Addr().String()).Msg("tokenwall started")
 	start := time.Now()
 	err := st.server.Run(ctx, st.public, st.admin)
+	// The deliverer finishes the bookkeeping of deliveries in flight before the trail closes.
+	cancel()
+	<-delivering
 	cctx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	st.closeState(cctx)
 	cancelClose()

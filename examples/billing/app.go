@@ -35,6 +35,7 @@ type App struct {
 	page     *template.Template
 	pageErr  error
 	received *receivedLog
+	webhooks webhookLog
 }
 
 // New returns an App configured by o, with its routes registered.

@@ -77,7 +77,7 @@ func TestReceivedDropsOldest(t *testing.T) {
 	const extra = 3
 	total := billing.MaxReceived + extra
 	for i := range total {
-		body := fmt.Sprintf(`{"n":%d}`, i)
+		body := fmt.Sprintf(`{"id":"evt_%d"}`, i)
 		if res, _ := post(t, srv, "/webhooks/tokenwall", "application/json", body, sign(body, key)); res.StatusCode != http.StatusOK {
 			t.Fatalf("post %d: status %d", i, res.StatusCode)
 		}
@@ -87,7 +87,7 @@ func TestReceivedDropsOldest(t *testing.T) {
 		t.Fatalf("kept %d bodies, want %d", len(got), billing.MaxReceived)
 	}
 	for i, g := range got {
-		if want := fmt.Sprintf(`{"n":%d}`, i+extra); g.Body != want {
+		if want := fmt.Sprintf(`{"id":"evt_%d"}`, i+extra); g.Body != want {
 			t.Fatalf("entry %d body %q, want %q", i, g.Body, want)
 		}
 	}
@@ -103,13 +103,13 @@ func TestReceivedConcurrent(t *testing.T) {
 		wg.Go(func() {
 			// t.Fatal must not run outside the test goroutine, so failures here are Errorf.
 			for i := range each {
-				body := fmt.Sprintf("w=%d&i=%d", w, i)
+				body := fmt.Sprintf(`{"id":"evt_w%d_i%d"}`, w, i)
 				req, err := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/tokenwall", strings.NewReader(body))
 				if err != nil {
 					t.Errorf("new request: %v", err)
 					return
 				}
-				req.Header.Set("Content-Type", formType)
+				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set(webhooks.SignatureHeader, sign(body, key))
 				res, err := client.Do(req)
 				if err != nil {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -18,6 +19,24 @@ func scanItem(sc interface{ Scan(...any) error }) (store.OutboxItem, error) {
 		&delivered, &it.LastError, &it.LeaseOwner, &lease)
 	it.NextAttempt, it.CreatedAt, it.DeliveredAt, it.LeaseUntil = fromUS(next), fromUS(created), fromUS(delivered), fromUS(lease)
 	return it, err
+}
+
+// EnqueueOutbox inserts item as pending unless its ID exists (then it returns false). It
+// returns after the transaction holding the row has committed (a group commit, shared with
+// concurrent writers).
+func (s *Store) EnqueueOutbox(ctx context.Context, it store.OutboxItem) (bool, error) {
+	var inserted bool
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, type, payload, digest, status, attempts, next_attempt_us, created_us)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			it.ID, it.Type, it.Payload, it.Digest, store.StatusPending, us(it.NextAttempt), us(it.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("sqlite: enqueue %s: %w", it.ID, err)
+		}
+		inserted = rowsAffected(res) == 1
+		return nil
+	})
+	return inserted, err
 }
 
 // ClaimOutbox leases up to n due items to owner. SQLite has one writer at a time, so the
@@ -49,15 +68,22 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, n int, lease time
 
 // finish updates a leased item, checking the lease owner.
 func (s *Store) finish(ctx context.Context, id, owner, set string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET `+set+`, attempts = attempts + 1, lease_owner = '', lease_until_us = 0
-		WHERE id = ? AND lease_owner = ?`, append(args, id, owner)...)
-	if err != nil {
-		return fmt.Errorf("sqlite: outbox %s: %w", id, err)
+	if owner == "" {
+		// An unleased item has owner "": without this, any caller could finish it.
+		return fmt.Errorf("%w: %s: no owner given", store.ErrNotOwner, id)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: %s by %s", store.ErrNotOwner, id, owner)
-	}
-	return nil
+	// Group-committed like EnqueueOutbox: deliveries finish in parallel.
+	return s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET `+set+`, attempts = attempts + 1, lease_owner = '', lease_until_us = 0
+			WHERE id = ? AND lease_owner = ? AND status = ?`, append(args, id, owner, store.StatusPending)...)
+		if err != nil {
+			return fmt.Errorf("sqlite: outbox %s: %w", id, err)
+		}
+		if rowsAffected(res) == 0 {
+			return fmt.Errorf("%w: %s by %s", store.ErrNotOwner, id, owner)
+		}
+		return nil
+	})
 }
 
 // CompleteOutbox marks a leased item delivered and deletes its payload.

@@ -27,7 +27,7 @@ var migrations embed.FS
 // Store is the SQLite store.
 type Store struct {
 	db      *sql.DB
-	enqueue enqueuer
+	grouper grouper
 }
 
 var _ store.Store = (*Store)(nil)

@@ -276,6 +276,19 @@ func testOutbox(t *testing.T, s store.Store) {
 	if done.Status != store.StatusDelivered || done.Payload != nil || string(done.Digest) != "digest-evt_1" || done.Attempts != 1 || done.DeliveredAt.IsZero() {
 		t.Fatalf("delivered item %+v: payload must be gone, digest and attempts kept", done)
 	}
+	// A finished item has no lease owner; finishing it again, with no owner, must fail.
+	for name, finish := range map[string]func() error{
+		"complete": func() error { return s.CompleteOutbox(ctx, "evt_1", "", now) },
+		"retry":    func() error { return s.RetryOutbox(ctx, "evt_1", "", now, "x") },
+		"dead":     func() error { return s.DeadOutbox(ctx, "evt_1", "", "x") },
+	} {
+		if err := finish(); !errors.Is(err, store.ErrNotOwner) {
+			t.Fatalf("%s of a delivered item with no owner: %v, want ErrNotOwner", name, err)
+		}
+	}
+	if again, _ := s.GetOutbox(ctx, "evt_1"); again.Status != store.StatusDelivered || again.Attempts != 1 {
+		t.Fatalf("delivered item changed by a finish without owner: %+v", again)
+	}
 	if err := s.RetryOutbox(ctx, "evt_2", "w1", now.Add(30*time.Second), "upstream 500"); err != nil {
 		t.Fatal(err)
 	}
