@@ -17,6 +17,9 @@ const (
 	EventWebhookDelivered    = "webhook_delivered"
 	EventWebhookDead         = "webhook_dead"
 	EventWebhookReplayed     = "webhook_replayed"
+	EventAPIAuthFailed       = "api_auth_failed"
+	EventAPIKeyCreated       = "api_key_created"
+	EventAPIKeyRevoked       = "api_key_revoked"
 	EventCharge              = "charge"
 	EventRefund              = "refund"
 	EventErasure             = "erasure"
@@ -39,9 +42,11 @@ const (
 const (
 	ActorSystem = "system"
 	ActorAdmin  = "admin"
+	// ActorAnonymous is a caller that did not authenticate.
+	ActorAnonymous = "anonymous"
 )
 
-// Event is one thing that happened: who (Actor: "api_key:ID", "admin", "system"), what
+// Event is one thing that happened: who (Actor: "key:ID" for an API key, "admin:cli:USER", "system", …), what
 // (Type), when (Time, UTC; set at append when zero), the outcome and why (Reason, a code),
 // where from (SourceIP, RequestID) and which resource (a token id, webhook event id, route).
 // Details are further plain facts (brand, last4, status); never card data or secrets: the

@@ -26,6 +26,8 @@ type Config struct {
 	Audit Audit `yaml:"audit"`
 	// Webhooks configures the gateway's webhooks and their delivery to the app.
 	Webhooks Webhooks `yaml:"webhooks"`
+	// API configures the billing app's /v1 API.
+	API API `yaml:"api"`
 }
 
 // Store selects the storage backend.

@@ -30,6 +30,7 @@ func Default() Config {
 		Store:    Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
 		Audit:    Audit{CheckpointEvery: 1000, RetentionDays: 400},
 		Webhooks: defaultWebhooks(),
+		API:      defaultAPI(),
 		Vault: Vault{
 			Auth: VaultAuth{
 				Method: "token",

@@ -143,7 +143,7 @@ func TestParseFull(t *testing.T) {
 	}
 	// Sections the YAML leaves out keep their defaults.
 	def := Default()
-	want.Store, want.Audit, want.Webhooks = def.Store, def.Audit, def.Webhooks
+	want.Store, want.Audit, want.Webhooks, want.API = def.Store, def.Audit, def.Webhooks, def.API
 	want.Vault.AuditKeyPath, want.Vault.TransitMount, want.Vault.TransitKey = def.Vault.AuditKeyPath, def.Vault.TransitMount, def.Vault.TransitKey
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse:\ngot  %+v\nwant %+v", got, want)

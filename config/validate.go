@@ -31,6 +31,7 @@ func (c Config) Validate() error {
 	c.Audit.validate(&p)
 	c.CardEscape.validate(&p)
 	c.Webhooks.validate(&p, c.Routes)
+	c.API.validate(&p)
 	return errors.Join(p.errs...)
 }
 

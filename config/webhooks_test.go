@@ -69,3 +69,40 @@ func TestWebhooksValidateRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestAPIValidate(t *testing.T) {
+	on := func() Config {
+		c := validConfig()
+		c.API.Enabled = true
+		return c
+	}
+	if err := on().Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	tests := []struct {
+		name      string
+		mutate    func(*API)
+		key, want string
+	}{
+		{"keys path with slash", func(a *API) { a.KeysPath = "tokenwall/api-keys/" }, "api.keys_path", `must not start or end with "/"`},
+		{"rate zero", func(a *API) { a.RatePerSecond = 0 }, "api.rate_per_second", "not between 1 and 100000"},
+		{"burst zero", func(a *API) { a.Burst = 0 }, "api.burst", "not between 1 and 100000"},
+		{"max amount above Stripe's", func(a *API) { a.MaxAmount = 100_000_000 }, "api.max_amount", "not between 1 and 99999999"},
+		{"no currency", func(a *API) { a.Currencies = nil }, "api.currencies", "at least one currency"},
+		{"currency upper case", func(a *API) { a.Currencies = []string{"USD"} }, "api.currencies[0]", `"USD" is not an ISO 4217`},
+		{"currency unknown", func(a *API) { a.Currencies = []string{"usd", "xyz"} }, "api.currencies[1]", `"xyz" is not an ISO 4217`},
+		{"idempotency too short", func(a *API) { a.IdempotencyTTL = Duration(time.Minute) }, "api.idempotency_ttl", "not between 1h and 720h"},
+		{"body too large", func(a *API) { a.MaxBodyBytes = 8 << 20 }, "api.max_body_bytes", "not between 1KiB and 1MiB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := on()
+			tc.mutate(&c.API)
+			err := c.Validate()
+			requireProblem(t, err, tc.key, tc.want)
+			if lines := problemLines(err); len(lines) != 1 {
+				t.Errorf("got %d problems, want 1:\n%v", len(lines), err)
+			}
+		})
+	}
+}

@@ -62,10 +62,18 @@ func errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	p := problemOf(err)
 	if info := infoFrom(c.Request().Context()); info != nil {
 		info.err = err
 	}
+	if isAPIPath(c.Request().URL.Path) {
+		ae := apiProblemOf(err)
+		if ae.status >= 500 {
+			zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(FieldStatus, ae.status).Msg("request failed")
+		}
+		writeProblem(c, ae)
+		return
+	}
+	p := problemOf(err)
 	if p.status >= 500 {
 		zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(FieldStatus, p.status).Msg("request failed")
 	}

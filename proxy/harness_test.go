@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -164,6 +165,19 @@ type options struct {
 	// webhooks turns the gateway webhook endpoint and the deliverer on, with one endpoint
 	// secret (harness.whsec) and deliveries to the upstream's /webhooks/tokenwall.
 	webhooks bool
+	// api turns /v1 on with the keys of testKeys (harness.keys); rate and burst size the
+	// rate limit (defaults 1000 and 1000).
+	api         bool
+	rate, burst int
+}
+
+// testKeys are the API keys a harness with options.api gets: name → scopes. "revoked" is
+// revoked before the server starts.
+var testKeys = map[string][]string{
+	"admin":    {proxy.ScopeAdmin},
+	"payments": {proxy.ScopePayments},
+	"billing":  {proxy.ScopePayments, proxy.ScopeRefunds, proxy.ScopeCustomers, proxy.ScopeErase},
+	"revoked":  {proxy.ScopeAdmin, proxy.ScopePayments},
 }
 
 // leakyCard is the card number the /leaky upstream page shows (Stripe's test Mastercard).
@@ -193,6 +207,8 @@ type harness struct {
 	stop    func() error
 	// whsec is the webhook endpoint secret when options.webhooks is set.
 	whsec string
+	// keys are the whole API keys (twk_…) of testKeys by name, when options.api is set.
+	keys  map[string]string
 	hooks *proxy.WebhookParts
 }
 
@@ -285,6 +301,31 @@ func newHarness(t *testing.T, o options) *harness {
 		cfg.Gateway.Stripe.Timeout = config.Duration(o.stripeTimeout)
 	}
 	cfg.CardEscape.AlertPaths = o.alertPaths
+	if o.api {
+		var ks proxy.KeySet
+		h.keys = map[string]string{}
+		for name, scopes := range testKeys {
+			k, full, err := proxy.NewAPIKey(name, scopes, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "revoked" {
+				now := time.Now()
+				k.RevokedAt = &now
+			}
+			ks.Keys = append(ks.Keys, k)
+			h.keys[name] = full
+		}
+		b, _ := ks.Marshal()
+		if err := admin.WriteKV(ctx, prefix+"/api-keys", string(b)); err != nil {
+			t.Fatal(err)
+		}
+		cfg.API.Enabled, cfg.API.KeysPath = true, prefix+"/api-keys"
+		cfg.API.RatePerSecond, cfg.API.Burst = 1000, 1000
+		if o.rate != 0 {
+			cfg.API.RatePerSecond, cfg.API.Burst = o.rate, o.burst
+		}
+	}
 	if o.webhooks {
 		h.whsec = "whsec_" + hex.EncodeToString(randomKey(t)[:24])
 		if err := admin.WriteKV(ctx, prefix+"/whsec", h.whsec); err != nil {
@@ -325,6 +366,9 @@ func (h *harness) start(ctx context.Context) {
 	var metrics *proxy.Metrics
 	paths := map[string]string{vault.SecretStripeKey: cfg.Vault.StripeKeyPath, vault.SecretSigningKey: cfg.Vault.SigningKeyPath}
 	proxy.WebhookSecretPaths(cfg.Webhooks, paths)
+	if cfg.API.Enabled {
+		paths[vault.SecretAPIKeys] = cfg.API.KeysPath
+	}
 	h.cache = vault.NewCache(client, vault.CacheOptions{
 		Paths:           paths,
 		RefreshInterval: cfg.Vault.RefreshInterval.D(), MaxAge: cfg.Vault.MaxAge.D(),
@@ -367,7 +411,7 @@ func (h *harness) start(ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics, Audit: h.trail}
+	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics, Audit: h.trail, Store: h.store}
 	if cfg.Webhooks.Enabled {
 		h.hooks, err = proxy.NewWebhooks(cfg, proxy.WebhookDeps{Secrets: h.cache, Store: h.store, Audit: h.trail, Metrics: metrics, Log: lg})
 		if err != nil {
@@ -432,6 +476,36 @@ func (h *harness) start(ctx context.Context) {
 			t.Errorf("tokenwall stopped with %v", err)
 		}
 	})
+}
+
+// api sends a /v1 request with the named test key (none when key is ""), a JSON body when
+// body is not nil, and the given idempotency key (none when "").
+func (h *harness) api(method, path, key string, body []byte, idem string) (*http.Response, string) {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.url+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if key != "" {
+		full, ok := h.keys[key]
+		if !ok {
+			full = key // a raw Authorization value for the tests of bad keys
+			req.Header.Set("Authorization", full)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+full)
+		}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	return h.do(req)
 }
 
 // post sends body to path with content type ct.

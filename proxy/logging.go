@@ -33,6 +33,7 @@ const (
 	FieldSecret         = "secret_name"
 	FieldUpstreamStatus = "upstream_status"
 	FieldCardWhere      = "card_where"
+	FieldAPIKey         = "api_key_id"
 )
 
 // NewLogger returns a JSON logger writing through s's scrub writer into w, at level
@@ -70,6 +71,8 @@ type requestInfo struct {
 	gatewayLatency time.Duration
 	upstreamStatus int
 	err            error
+	// apiKey is the id of the /v1 caller's key.
+	apiKey string
 }
 
 type infoKey struct{}

@@ -94,6 +94,8 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 		route = p
 	} else if s.isWebhookPath(c) {
 		route = "webhook"
+	} else if s.apiOn() && isAPIPath(p) {
+		route = "api " + c.Request().Method + " " + p
 	}
 	s.metrics.requests.WithLabelValues(route, strconv.Itoa(v.Status)).Inc()
 	s.metrics.latency.WithLabelValues(route).Observe(v.Latency.Seconds())
@@ -122,6 +124,9 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	}
 	if info.upstreamStatus != 0 {
 		ev = ev.Int(FieldUpstreamStatus, info.upstreamStatus)
+	}
+	if info.apiKey != "" {
+		ev = ev.Str(FieldAPIKey, info.apiKey)
 	}
 	if info.err != nil {
 		ev = ev.AnErr("error", info.err)

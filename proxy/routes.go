@@ -47,6 +47,7 @@ func (s *Server) routes() {
 		// scrubs and keeps the event itself, and nothing is forwarded as it came.
 		s.echo.Any(s.cfg.Webhooks.Path, echo.WrapHandler(s.webhooks))
 	}
+	s.apiRoutes()
 	for i := range s.cfg.Routes {
 		rt := s.cfg.Routes[i]
 		h := s.tokenizeHandler(rt)

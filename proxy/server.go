@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
+	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/vault"
 )
 
@@ -41,6 +42,9 @@ type Deps struct {
 	TLS *tls.Config
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Store is tokenwall's state (outbox, idempotency records); required when
+	// Config.API.Enabled.
+	Store store.Store
 	// Webhooks handles the gateway's webhook endpoint (Config.Webhooks.Path); required when
 	// Config.Webhooks.Enabled. It reads and limits the body itself and answers every method.
 	Webhooks http.Handler
@@ -60,6 +64,9 @@ type Server struct {
 	upstream *httputil.ReverseProxy
 	maxBody  int64
 	webhooks http.Handler
+	store    store.Store
+	keys     *keyring
+	limiter  *rateLimiter
 }
 
 // New builds the server: routes, middleware and the upstream proxy.
@@ -70,8 +77,15 @@ func New(d Deps) (*Server, error) {
 	if d.Config.Webhooks.Enabled && d.Webhooks == nil {
 		return nil, errors.New("proxy: webhooks are enabled but no Webhooks handler was given")
 	}
+	if d.Config.API.Enabled && d.Store == nil {
+		return nil, errors.New("proxy: the API is enabled but no Store was given")
+	}
 	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now,
-		webhooks: d.Webhooks}
+		webhooks: d.Webhooks, store: d.Store}
+	if d.Config.API.Enabled {
+		s.keys = &keyring{secrets: d.Secrets}
+		s.limiter = newRateLimiter(d.Config.API.RatePerSecond, d.Config.API.Burst)
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

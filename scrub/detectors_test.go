@@ -40,6 +40,8 @@ func TestDetectors(t *testing.T) {
 		{name: "stripe live key", in: "key sk_live_51HxAbCdEfGhIjKl used", want: "key [redacted:api_key] used"},
 		{name: "stripe restricted key", in: "rk_test_abcdEFGH1234", want: "[redacted:api_key]"},
 		{name: "stripe webhook secret", in: "whsec_abcdefgh12345678", want: "[redacted:secret]"},
+		{name: "tokenwall api key", in: "key twk_0123456789abcdef_" + strings.Repeat("ab", 32) + " end", want: "key [redacted:api_key] end"},
+		{name: "twk word too short", in: "twk_short", want: "twk_short"},
 		{name: "publishable key is public", in: "pk_live_51HxAbCdEfGhIjKl", want: "pk_live_51HxAbCdEfGhIjKl"},
 		{name: "vault token", in: "token hvs.CAESIJlQ3J0ZXN0aW5nLXRva2Vu ok", want: "token [redacted:token] ok"},
 		{name: "bearer", in: "sent Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc", want: "sent Bearer [redacted:token]"},

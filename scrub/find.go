@@ -235,7 +235,8 @@ func prefixStarts(x, y uint64) uint64 {
 }
 
 // prefixStart reports whether src[j:] begins with the two bytes that begin a prefixed
-// secret: "k_" ("sk_live_"), "c_" ("whsec_"), "hv" ("hvs.") or "be" in any case ("Bearer ").
+// secret: "k_" ("sk_live_", "twk_"), "c_" ("whsec_"), "hv" ("hvs.") or "be" in any case
+// ("Bearer ").
 func prefixStart(src []byte, j int) bool {
 	if j+1 >= len(src) {
 		return false
@@ -320,6 +321,7 @@ const (
 	patLive  = iota // "k_live_": sk_live_, rk_live_
 	patTest         // "k_test_"
 	patWhsec        // "whsec_"
+	patTwk          // "twk_": tokenwall API keys
 	patHVS          // "hvs.", "hvb.", "hvr.": Vault service, batch and recovery tokens
 	patHVB
 	patHVR
@@ -350,6 +352,8 @@ func prefixedAt(src []byte, j int, hits *[]prefixHit) {
 			pat = patTest
 		case j >= 5 && string(src[j-5:j]) == "whsec":
 			pat = patWhsec
+		case j >= 3 && string(src[j-3:j]) == "twk":
+			pat = patTwk
 		default:
 			return
 		}

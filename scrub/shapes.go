@@ -75,12 +75,18 @@ func tokenEnd(src []byte, i int, extra string) int {
 }
 
 // stripeSecret finds a Stripe secret at the underscore at i: sk_live_, sk_test_, rk_live_,
-// rk_test_ (API keys) and whsec_ (webhook signing secrets).
+// rk_test_ (API keys) and whsec_ (webhook signing secrets); and tokenwall's own API keys,
+// twk_ID_SECRET.
 func stripeSecret(src []byte, i int) (Finding, bool) {
 	if i >= 2 && (src[i-2] == 's' || src[i-2] == 'r') && src[i-1] == 'k' && wordStart(src, i-2) &&
 		i+6 <= len(src) && (string(src[i+1:i+6]) == "live_" || string(src[i+1:i+6]) == "test_") {
 		if e := tokenEnd(src, i+6, ""); e-(i+6) >= 4 {
 			return Finding{Kind: KindAPIKey, Start: i - 2, End: e}, true
+		}
+	}
+	if i >= 3 && string(src[i-3:i]) == "twk" && wordStart(src, i-3) {
+		if e := tokenEnd(src, i+1, "_"); e-(i+1) >= 16 {
+			return Finding{Kind: KindAPIKey, Start: i - 3, End: e}, true
 		}
 	}
 	if i >= 5 && string(src[i-5:i]) == "whsec" && wordStart(src, i-5) {

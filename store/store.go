@@ -41,7 +41,7 @@ type Store interface {
 type AuditRecord struct {
 	Seq       int64
 	Time      time.Time // UTC, microsecond precision
-	Actor     string    // who: "api_key:ID", "admin", "system"
+	Actor     string    // who: "key:ID" (an API key), "admin:cli:USER", "system", …
 	Event     string    // what: "tokenize", "webhook_received", …
 	Outcome   string    // "success" or "failure"
 	Reason    string    // why it failed (a code), or ""

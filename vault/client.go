@@ -208,6 +208,22 @@ func (c *Client) WriteKV(ctx context.Context, path, value string) error {
 	return nil
 }
 
+// ErrConflict means a check-and-set write lost to another writer: read again and retry.
+var ErrConflict = errors.New("vault: the secret changed since it was read")
+
+// WriteKVCAS writes value at path only if the latest version is still version (0: the path
+// must not exist yet), so two operators editing one secret (the API key set) cannot overwrite
+// each other. It returns ErrConflict when the version moved.
+func (c *Client) WriteKVCAS(ctx context.Context, path, value string, version int) error {
+	if _, err := c.api.KVv2(c.opts.KVMount).Put(ctx, path, map[string]any{"value": value}, api.WithCheckAndSet(version)); err != nil {
+		if strings.Contains(err.Error(), "check-and-set") {
+			return fmt.Errorf("%w: %s/%s", ErrConflict, c.opts.KVMount, path)
+		}
+		return classify(fmt.Errorf("write %s/%s: %w", c.opts.KVMount, path, err))
+	}
+	return nil
+}
+
 // renewToken renews the client's token when it is renewable and past half its TTL, and logs
 // in again (AppRole) when renewal is refused.
 func (c *Client) renewToken(ctx context.Context) error {

@@ -71,6 +71,9 @@ const (
 	SecretPostgresPassword = "postgres_password"
 )
 
+// SecretAPIKeys is the API key set: ids, scopes and hashes of the keys' secrets (JSON).
+const SecretAPIKeys = "api_keys"
+
 // SecretWebhook is the logical name of the i-th gateway webhook endpoint secret
 // (webhooks.secret_paths[i]); during a roll there are several.
 func SecretWebhook(i int) string { return "webhook_secret_" + strconv.Itoa(i) }

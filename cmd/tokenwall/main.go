@@ -33,6 +33,8 @@ usage:
                                     show the webhook outbox (never a payload)
   tokenwall webhooks replay --config FILE EVENT_ID
                                     send a dead webhook event again (audited)
+  tokenwall keys create --scopes S[,S…] [--name N] | list | revoke KEY_ID --config FILE
+                                    manage /v1 API keys (hashes in Vault; audited)
 `
 
 // command is one subcommand: it gets its arguments and returns the process exit code.
@@ -58,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"migrate":      runMigrate,
 		"audit":        runAudit,
 		"webhooks":     runWebhooks,
+		"keys":         runKeys,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)

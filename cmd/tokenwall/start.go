@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -89,6 +90,9 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 		paths[vault.SecretPostgresPassword] = cfg.Store.PostgresPasswordPath
 	}
 	proxy.WebhookSecretPaths(cfg.Webhooks, paths)
+	if cfg.API.Enabled {
+		paths[vault.SecretAPIKeys] = cfg.API.KeysPath
+	}
 	st.cache = vault.NewCache(st.client, vault.CacheOptions{
 		Paths:           paths,
 		RefreshInterval: cfg.Vault.RefreshInterval.D(),
@@ -108,6 +112,9 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	})
 	metrics = proxy.NewMetrics(st.cache.Ages)
 	if err := st.cache.Load(vctx); err != nil {
+		if cfg.API.Enabled && errors.Is(err, vault.ErrMissing) {
+			err = fmt.Errorf("%w (with api.enabled, create the first key with `tokenwall keys create --scopes …`)", err)
+		}
 		return nil, fmt.Errorf("cannot start without secrets: %w", err)
 	}
 	lg.Info().Str(proxy.FieldComponent, "vault").Msg("secrets loaded")
@@ -150,7 +157,7 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if err != nil {
 		return nil, err
 	}
-	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics, Audit: st.trail}
+	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics, Audit: st.trail, Store: st.store}
 	if cfg.Webhooks.Enabled {
 		st.hooks, err = proxy.NewWebhooks(cfg, proxy.WebhookDeps{Secrets: st.cache, Store: st.store, Audit: st.trail,
 			Scrubber: scrubber, Metrics: metrics, Log: lg})

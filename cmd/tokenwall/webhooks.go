@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/store"
+	"github.com/tokenwall/tokenwall/webhooks"
 )
 
 const webhooksUsage = `usage:
@@ -72,7 +73,7 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if err := replayWebhook(ctx, ac, st, fs.Arg(0)); err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, webhooks.ErrNotDead) || errors.Is(err, webhooks.ErrUnknownEvent) {
 			return 1
 		}
 		return 2
@@ -81,40 +82,12 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return 0
 }
 
-// outboxLine is what list prints of an outbox item: facts, never the payload.
-type outboxLine struct {
-	ID          string     `json:"id"`
-	Type        string     `json:"type"`
-	Status      string     `json:"status"`
-	Attempts    int        `json:"attempts"`
-	CreatedAt   time.Time  `json:"created_at"`
-	NextAttempt *time.Time `json:"next_attempt,omitempty"`
-	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
-	LastError   string     `json:"last_error,omitempty"`
-	Digest      string     `json:"sha256"`
-	PayloadKept bool       `json:"payload_kept"`
-}
-
-func lineOf(it store.OutboxItem) outboxLine {
-	l := outboxLine{ID: it.ID, Type: it.Type, Status: it.Status, Attempts: it.Attempts, CreatedAt: it.CreatedAt.UTC(),
-		LastError: it.LastError, Digest: fmt.Sprintf("%x", it.Digest), PayloadKept: it.Payload != nil}
-	switch it.Status {
-	case store.StatusPending:
-		t := it.NextAttempt.UTC()
-		l.NextAttempt = &t
-	case store.StatusDelivered:
-		t := it.DeliveredAt.UTC()
-		l.DeliveredAt = &t
-	}
-	return l
-}
-
 // writeOutbox prints items as a table, or as JSON lines.
 func writeOutbox(w io.Writer, items []store.OutboxItem, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		for _, it := range items {
-			if err := enc.Encode(lineOf(it)); err != nil {
+			if err := enc.Encode(webhooks.Summarize(it)); err != nil {
 				return err
 			}
 		}
@@ -123,14 +96,14 @@ func writeOutbox(w io.Writer, items []store.OutboxItem, asJSON bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EVENT ID\tTYPE\tSTATUS\tATTEMPTS\tRECEIVED\tNEXT / DELIVERED\tLAST ERROR")
 	for _, it := range items {
-		l := lineOf(it)
+		l := webhooks.Summarize(it)
 		when := "-"
 		if l.NextAttempt != nil {
 			when = "next " + l.NextAttempt.Format(time.RFC3339)
 		} else if l.DeliveredAt != nil {
 			when = l.DeliveredAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", l.ID, l.Type, l.Status, l.Attempts, l.CreatedAt.Format(time.RFC3339), when, oneLine(l.LastError))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", l.ID, l.Type, l.Status, l.Attempts, l.ReceivedAt.Format(time.RFC3339), when, oneLine(l.LastError))
 	}
 	return tw.Flush()
 }
@@ -142,25 +115,15 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// replayWebhook makes a dead event pending again and records webhook_replayed, naming the
-// operator, whatever the outcome.
+// replayWebhook replays a dead event through a trail of its own, closed (with a signed
+// checkpoint) before it returns.
 func replayWebhook(ctx context.Context, ac *adminConn, st store.Store, id string) error {
 	trail, err := ac.trail(st)
 	if err != nil {
 		return err
 	}
-	replayErr := st.ReplayOutbox(ctx, id, time.Now())
-	ev := audit.Event{Type: audit.EventWebhookReplayed, Actor: operator("cli"), Outcome: audit.Success, Resource: id}
-	if replayErr != nil {
-		ev.Outcome, ev.Reason = audit.Failure, "not_dead"
-		if it, gerr := st.GetOutbox(ctx, id); gerr == nil {
-			replayErr = fmt.Errorf("%w: %s is %s, only a dead event can be replayed", store.ErrNotFound, id, it.Status)
-		} else {
-			ev.Reason, ev.Resource = "unknown_event", ""
-			replayErr = fmt.Errorf("%w: no webhook event %q", store.ErrNotFound, id)
-		}
-	}
-	if err := errors.Join(trail.Record(ctx, ev), trail.Close(ctx)); err != nil {
+	replayErr := webhooks.Replay(ctx, st, trail, id, operator("cli"), "", "", time.Now())
+	if err := trail.Close(ctx); err != nil {
 		return errors.Join(replayErr, fmt.Errorf("audit: %w", err))
 	}
 	return replayErr

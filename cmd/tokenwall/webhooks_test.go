@@ -63,8 +63,8 @@ func TestWebhooksListAndReplay(t *testing.T) {
 		wantErr  string
 	}{
 		{"replay a dead event", []string{"replay", "--config", cfgPath, "evt_dead"}, 0, ""},
-		{"replay it again", []string{"replay", "--config", cfgPath, "evt_dead"}, 1, "is pending, only a dead event can be replayed"},
-		{"replay an unknown id", []string{"replay", "--config", cfgPath, "evt_nope"}, 1, `no webhook event "evt_nope"`},
+		{"replay it again", []string{"replay", "--config", cfgPath, "evt_dead"}, 1, "only a dead event can be replayed: evt_dead is pending"},
+		{"replay an unknown id", []string{"replay", "--config", cfgPath, "evt_nope"}, 1, `no such event: "evt_nope"`},
 		{"replay without an id", []string{"replay", "--config", cfgPath}, 2, "usage"},
 		{"list with a bad status", []string{"list", "--status", "lost", "--config", cfgPath}, 2, `--status "lost" is not one of`},
 		{"list with a bad limit", []string{"list", "--limit", "0", "--config", cfgPath}, 2, "--limit must be at least 1"},

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepare a Vault for tokenwall: the policy, an AppRole bound to it, and the two secrets.
+# Prepare a Vault for tokenwall: the policy, an AppRole bound to it, the secrets and the
+# transit key that signs audit checkpoints.
 # Run by an operator with a Vault token allowed to do so (VAULT_ADDR and VAULT_TOKEN set).
 # The secrets are read from the terminal or from files, never from arguments, so they do not
 # land in shell history or `ps`.
@@ -7,7 +8,9 @@
 #   deploy/vault/setup.sh STRIPE_KEY_FILE [SIGNING_KEY_FILE]
 #
 # Without SIGNING_KEY_FILE a random 32-byte signing key is generated; give the same key to
-# the billing app (it verifies Tokenwall-Signature with it).
+# the billing app (it verifies Tokenwall-Signature with it). The audit trail's HMAC key is
+# always generated here. With WEBHOOK_SECRET_FILE set, the Stripe webhook endpoint secret
+# (whsec_..., from the Stripe dashboard) is stored for webhooks.secret_paths.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stripe_file=${1:?usage: setup.sh STRIPE_KEY_FILE [SIGNING_KEY_FILE]}
@@ -24,6 +27,13 @@ if [ -n "$signing_file" ]; then
 else
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | vault kv put secret/tokenwall/signing value=- >/dev/null
 fi
+
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | vault kv put secret/tokenwall/audit-hmac value=- >/dev/null
+if [ -n "${WEBHOOK_SECRET_FILE:-}" ]; then
+	vault kv put secret/tokenwall/stripe-webhook value=@"$WEBHOOK_SECRET_FILE" >/dev/null
+fi
+vault secrets list -format=json | grep -q '"transit/"' || vault secrets enable transit
+vault read transit/keys/tokenwall-audit >/dev/null 2>&1 || vault write -f transit/keys/tokenwall-audit type=ed25519 >/dev/null
 
 echo "role_id: $(vault read -field=role_id auth/approle/role/tokenwall/role-id)"
 echo "write a secret id for tokenwall with:"

@@ -1,6 +1,7 @@
 # Vault policy for tokenwall: read its own KV v2 secrets, nothing else. Apply with
 #   vault policy write tokenwall deploy/vault/tokenwall-policy.hcl
-# Later features add transit signing of audit checkpoints (transit/sign/tokenwall-audit).
+# Secrets under secret/tokenwall/: stripe (API key), signing (Tokenwall-Signature key),
+# audit-hmac (audit trail MAC key), stripe-webhook (webhook endpoint secret, whsec_...).
 
 path "secret/data/tokenwall/*" {
   capabilities = ["read"]
@@ -16,5 +17,14 @@ path "auth/token/lookup-self" {
 }
 
 path "auth/token/renew-self" {
+  capabilities = ["update"]
+}
+
+# Sign and verify audit checkpoints with the transit key; the private key never leaves Vault.
+path "transit/sign/tokenwall-audit" {
+  capabilities = ["update"]
+}
+
+path "transit/verify/tokenwall-audit" {
   capabilities = ["update"]
 }

@@ -96,15 +96,41 @@ func (g *Gateway) api() (*client.API, error) {
 
 // Tokenize creates a Stripe PaymentMethod from the card.
 func (g *Gateway) Tokenize(ctx context.Context, c gateway.Card, idempotencyKey string) (gateway.PaymentMethod, error) {
-	pm, err := g.createPaymentMethod(ctx, c, idempotencyKey)
-	if errors.Is(err, gateway.ErrAuth) && g.opts.OnAuthError != nil {
-		if rerr := g.opts.OnAuthError(ctx); rerr == nil {
-			pm, err = g.createPaymentMethod(ctx, c, idempotencyKey)
-		}
-	}
+	pm, err := callAPI(ctx, g, func(api *client.API) (*stripego.PaymentMethod, error) {
+		return createPaymentMethod(ctx, api, c, idempotencyKey)
+	})
 	if err != nil {
 		return gateway.PaymentMethod{}, err
 	}
+	return paymentMethodOf(pm), nil
+}
+
+// callAPI runs do with the client for the current key. When Stripe refuses the key
+// (gateway.ErrAuth), it asks OnAuthError for a fresh one and runs do once more: do must pass
+// the same idempotency key both times. do maps its own errors.
+func callAPI[T any](ctx context.Context, g *Gateway, do func(api *client.API) (T, error)) (T, error) {
+	v, err := withAPIOf(g, do)
+	if errors.Is(err, gateway.ErrAuth) && g.opts.OnAuthError != nil {
+		if rerr := g.opts.OnAuthError(ctx); rerr == nil {
+			v, err = withAPIOf(g, do)
+		}
+	}
+	return v, err
+}
+
+// withAPIOf is one attempt of callAPI: a function, not a method, because Go methods
+// cannot take type parameters.
+func withAPIOf[T any](g *Gateway, do func(api *client.API) (T, error)) (T, error) {
+	api, err := g.api()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return do(api)
+}
+
+// paymentMethodOf keeps the card facts of a Stripe PaymentMethod that may be shown and stored.
+func paymentMethodOf(pm *stripego.PaymentMethod) gateway.PaymentMethod {
 	out := gateway.PaymentMethod{ID: pm.ID}
 	if pm.Card != nil {
 		out.Brand = string(pm.Card.Brand)
@@ -113,14 +139,10 @@ func (g *Gateway) Tokenize(ctx context.Context, c gateway.Card, idempotencyKey s
 		out.ExpYear = int(pm.Card.ExpYear)
 		out.Fingerprint = pm.Card.Fingerprint
 	}
-	return out, nil
+	return out
 }
 
-func (g *Gateway) createPaymentMethod(ctx context.Context, c gateway.Card, idempotencyKey string) (*stripego.PaymentMethod, error) {
-	api, err := g.api()
-	if err != nil {
-		return nil, err
-	}
+func createPaymentMethod(ctx context.Context, api *client.API, c gateway.Card, idempotencyKey string) (*stripego.PaymentMethod, error) {
 	params := &stripego.PaymentMethodParams{
 		Type: stripego.String(string(stripego.PaymentMethodTypeCard)),
 		Card: &stripego.PaymentMethodCardParams{
@@ -149,7 +171,7 @@ func mapError(err error) error {
 	if !errors.As(err, &se) {
 		return &gateway.Error{Code: "gateway_unavailable", Kind: gateway.ErrUnavailable, Err: err}
 	}
-	cause := fmt.Errorf("stripe %d %s %s (request %s)", se.HTTPStatusCode, se.Type, se.Code, se.RequestID)
+	cause := stripeCause(se)
 	switch {
 	case se.Type == stripego.ErrorTypeCard:
 		code := string(se.Code)
@@ -164,4 +186,10 @@ func mapError(err error) error {
 	default:
 		return &gateway.Error{Code: "gateway_error", Kind: gateway.ErrRejected, Err: cause}
 	}
+}
+
+// stripeCause describes a Stripe error for the log by status, type, code and request id only:
+// Stripe's message may quote parameters (stripe-mock's 401 message quotes the API key).
+func stripeCause(se *stripego.Error) error {
+	return fmt.Errorf("stripe %d %s %s (request %s)", se.HTTPStatusCode, se.Type, se.Code, se.RequestID)
 }

@@ -1,0 +1,168 @@
+package proxy_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenwall/tokenwall/proxy"
+	"github.com/tokenwall/tokenwall/store"
+)
+
+// problemOf decodes a problem+json answer and checks its media type.
+func problemOf(t *testing.T, resp *http.Response, body string) (typ string, doc map[string]any) {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json (body %q)", ct, body)
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("problem body %q: %v", body, err)
+	}
+	typ, _ = doc["type"].(string)
+	return strings.TrimPrefix(typ, proxy.ProblemBase), doc
+}
+
+// TestAPIAccess: the /v1 access rules through a running tokenwall against the real Vault. Each
+// refusal has its own problem type and an api_auth_failed record naming the reason; the key's
+// secret appears in no log line and no audit record.
+func TestAPIAccess(t *testing.T) {
+	h := newHarness(t, options{api: true, webhooks: true})
+	wrongSecret := "twk_" + strings.Repeat("0", 16) + "_" + strings.Repeat("a", 64)
+	known := h.keys["admin"]
+	forged := known[:len(known)-1] + map[bool]string{true: "0", false: "1"}[known[len(known)-1] != '0']
+	tests := []struct {
+		name, key  string
+		status     int
+		problem    string
+		reason     string
+		wantsAudit bool
+	}{
+		{"no key", "", http.StatusUnauthorized, "unauthenticated", "no_api_key", true},
+		{"not bearer", "Basic YWRtaW46YWRtaW4=", http.StatusUnauthorized, "unauthenticated", "no_api_key", true},
+		{"malformed key", "Bearer twk_short", http.StatusUnauthorized, "invalid-api-key", "bad_api_key", true},
+		{"unknown key id", "Bearer " + wrongSecret, http.StatusUnauthorized, "invalid-api-key", "bad_api_key", true},
+		{"known id, wrong secret", "Bearer " + forged, http.StatusUnauthorized, "invalid-api-key", "bad_api_key", true},
+		{"revoked key", "revoked", http.StatusUnauthorized, "revoked-api-key", "revoked_api_key", true},
+		{"scope missing", "payments", http.StatusForbidden, "scope-missing", "scope_missing", true},
+		{"admin key", "admin", http.StatusOK, "", "", false},
+	}
+	for _, tc := range tests {
+		before := len(h.events("api_auth_failed"))
+		resp, body := h.api(http.MethodGet, "/v1/admin/webhooks", tc.key, nil, "")
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d (%s)", tc.name, resp.StatusCode, tc.status, body)
+			continue
+		}
+		evs := h.events("api_auth_failed")
+		if !tc.wantsAudit {
+			if len(evs) != before || !strings.Contains(body, `"data"`) {
+				t.Errorf("%s: %d new refusals, body %q", tc.name, len(evs)-before, body)
+			}
+			continue
+		}
+		if typ, _ := problemOf(t, resp, body); typ != tc.problem {
+			t.Errorf("%s: problem %q, want %q", tc.name, typ, tc.problem)
+		}
+		if len(evs) != before+1 || evs[len(evs)-1].Reason != tc.reason {
+			t.Errorf("%s: want one more api_auth_failed with reason %s, have %d", tc.name, tc.reason, len(evs)-before)
+		}
+	}
+	for _, ev := range h.events("api_auth_failed") {
+		if ev.Reason == "scope_missing" || ev.Reason == "revoked_api_key" {
+			if !strings.HasPrefix(ev.Actor, proxy.ActorKeyPrefix) {
+				t.Errorf("refusal of a known key names actor %q, want key:ID", ev.Actor)
+			}
+		}
+	}
+
+	// Unknown /v1 paths are tokenwall's 404, never forwarded to the upstream.
+	before := len(h.up.requests())
+	resp, body := h.api(http.MethodGet, "/v1/nothing-here", "admin", nil, "")
+	if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusNotFound || typ != "not-found" {
+		t.Errorf("unknown /v1 path: %d %s", resp.StatusCode, body)
+	}
+	if len(h.up.requests()) != before {
+		t.Error("an unknown /v1 path reached the upstream")
+	}
+
+	// Replay through the admin API: a dead event becomes pending; others are refused.
+	ctx := context.Background()
+	now := time.Now()
+	for _, id := range []string{"evt_api_dead", "evt_api_pending"} {
+		if _, err := h.store.EnqueueOutbox(ctx, store.OutboxItem{ID: id, Type: "charge.failed", Payload: []byte(`{}`), Digest: make([]byte, 32),
+			CreatedAt: now, NextAttempt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.store.RawExec(ctx, `UPDATE outbox SET status = 'dead' WHERE id = 'evt_api_dead'`); err != nil {
+		t.Fatal(err)
+	}
+	replays := []struct {
+		id      string
+		status  int
+		problem string
+	}{
+		{"evt_api_dead", http.StatusOK, ""},
+		{"evt_api_dead", http.StatusConflict, "event-not-dead"},
+		{"evt_api_pending", http.StatusConflict, "event-not-dead"},
+		{"evt_unknown", http.StatusNotFound, "unknown-event"},
+	}
+	for _, r := range replays {
+		resp, body := h.api(http.MethodPost, "/v1/admin/webhooks/"+r.id+"/replay", "admin", nil, "")
+		if resp.StatusCode != r.status {
+			t.Errorf("replay %s: %d %s, want %d", r.id, resp.StatusCode, body, r.status)
+			continue
+		}
+		if r.problem != "" {
+			if typ, _ := problemOf(t, resp, body); typ != r.problem {
+				t.Errorf("replay %s: problem %s, want %s", r.id, typ, r.problem)
+			}
+		} else if !strings.Contains(body, `"status":"pending"`) {
+			t.Errorf("replay %s: %s", r.id, body)
+		}
+	}
+	if n := len(h.events("webhook_replayed")); n != 4 {
+		t.Errorf("%d webhook_replayed records, want 4 (one success, three refusals)", n)
+	}
+	resp, body = h.api(http.MethodGet, "/v1/admin/webhooks?status=lost", "admin", nil, "")
+	if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusBadRequest || typ != "invalid-parameter" {
+		t.Errorf("bad status filter: %d %s", resp.StatusCode, body)
+	}
+
+	log := h.logText()
+	for name, full := range h.keys {
+		secret := full[len(full)-64:]
+		if strings.Contains(log, secret) {
+			t.Errorf("the log holds the secret of key %s", name)
+		}
+	}
+	if !strings.Contains(log, `"api_key_id":"`) {
+		t.Error("the request summary lines do not name the api key id")
+	}
+}
+
+// TestAPIRateLimit: each key has its own token bucket; past the burst a key gets 429 with
+// Retry-After, audited, while another key is unaffected.
+func TestAPIRateLimit(t *testing.T) {
+	h := newHarness(t, options{api: true, rate: 1, burst: 3})
+	for i := range 3 {
+		if resp, body := h.api(http.MethodGet, "/v1/admin/webhooks", "admin", nil, ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	resp, body := h.api(http.MethodGet, "/v1/admin/webhooks", "admin", nil, "")
+	typ, doc := problemOf(t, resp, body)
+	if resp.StatusCode != http.StatusTooManyRequests || typ != "rate-limited" || resp.Header.Get("Retry-After") != "1" || doc["retry_after"] != float64(1) {
+		t.Fatalf("past the burst: %d %s Retry-After %q", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	}
+	if resp, _ := h.api(http.MethodGet, "/v1/admin/webhooks", "payments", nil, ""); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("another key: %d, want its own bucket (403 for the scope, not 429)", resp.StatusCode)
+	}
+	evs := h.events("api_auth_failed")
+	if len(evs) != 2 || evs[0].Reason != "rate_limited" || evs[1].Reason != "scope_missing" {
+		t.Fatalf("refusals %+v", evs)
+	}
+}

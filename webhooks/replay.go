@@ -1,0 +1,50 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/store"
+)
+
+// Errors of Replay.
+var (
+	// ErrNotDead means the event exists but is pending or delivered: only a dead event is
+	// replayed.
+	ErrNotDead = errors.New("webhook: only a dead event can be replayed")
+	// ErrUnknownEvent means no event has that id.
+	ErrUnknownEvent = errors.New("webhook: no such event")
+)
+
+// Replay makes the dead event id pending again, due at now, and records webhook_replayed
+// naming actor, whatever the outcome. It returns ErrNotDead or ErrUnknownEvent (wrapped) when
+// there is nothing to replay, and an error wrapping ErrUnavailable when the store or the
+// audit trail fails.
+func Replay(ctx context.Context, st store.Outbox, rec Recorder, id, actor, sourceIP, requestID string, now time.Time) error {
+	ev := audit.Event{Type: audit.EventWebhookReplayed, Actor: actor, Outcome: audit.Success, Resource: id,
+		SourceIP: sourceIP, RequestID: requestID, Time: now}
+	replayErr := st.ReplayOutbox(ctx, id, now)
+	if replayErr != nil {
+		it, gerr := st.GetOutbox(ctx, id)
+		switch {
+		case !errors.Is(replayErr, store.ErrNotFound):
+			return fmt.Errorf("%w: replay %s: %w", ErrUnavailable, id, replayErr)
+		case gerr == nil:
+			ev.Outcome, ev.Reason = audit.Failure, "not_dead"
+			replayErr = fmt.Errorf("%w: %s is %s", ErrNotDead, id, it.Status)
+		case errors.Is(gerr, store.ErrNotFound):
+			// The unknown id is not recorded: it came from the caller and may be anything.
+			ev.Outcome, ev.Reason, ev.Resource = audit.Failure, "unknown_event", ""
+			replayErr = fmt.Errorf("%w: %q", ErrUnknownEvent, id)
+		default:
+			return fmt.Errorf("%w: replay %s: %w", ErrUnavailable, id, gerr)
+		}
+	}
+	if err := rec.Record(ctx, ev); err != nil {
+		return errors.Join(replayErr, fmt.Errorf("%w: audit replay: %w", ErrUnavailable, err))
+	}
+	return replayErr
+}
