@@ -22,11 +22,16 @@ type Fault struct {
 	kind   faultKind
 	status int
 	delay  time.Duration
+	body   string // the answer of FaultAnswer; "" for FaultStatus's generic error
 }
 
 // FaultStatus answers with status code and a Stripe-shaped JSON error body, without
 // forwarding the request.
 func FaultStatus(code int) Fault { return Fault{kind: faultStatus, status: code} }
+
+// FaultAnswer answers with status and body (JSON) without forwarding the request: a gateway
+// answer stripe-mock never gives, such as a card decline.
+func FaultAnswer(code int, body string) Fault { return Fault{kind: faultStatus, status: code, body: body} }
 
 // FaultDelay waits d, or until the client gives up, then forwards the request.
 func FaultDelay(d time.Duration) Fault { return Fault{kind: faultDelay, delay: d} }

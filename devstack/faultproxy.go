@@ -135,7 +135,11 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := p.take(r)
 	switch f.kind {
 	case faultStatus:
-		writeJSON(w, f.status, injectedBody)
+		body := injectedBody
+		if f.body != "" {
+			body = f.body
+		}
+		writeJSON(w, f.status, body)
 	case faultDelay:
 		// The server notices a client hanging up only once the body has been read: read it
 		// now, so that an abandoned request is not forwarded when the delay ends.

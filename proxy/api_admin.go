@@ -16,7 +16,8 @@ var (
 	problemBadStatus = problemf(http.StatusBadRequest, "invalid-parameter", "Invalid parameter",
 		"status must be pending, delivered or dead, and limit between 1 and 1000")
 	problemUnknownEvent = problemf(http.StatusNotFound, "unknown-event", "Unknown webhook event", "no event has this id")
-	problemNotDead      = problemf(http.StatusConflict, "event-not-dead", "Event not dead", "only a dead event can be replayed")
+	problemNotDead      = problemf(http.StatusConflict, "event-not-dead", "Event not replayable",
+		"only a dead event whose payload was not erased can be replayed")
 )
 
 // listWebhooks is GET /v1/admin/webhooks?status=&limit=: the outbox, never a payload. The
@@ -65,7 +66,7 @@ func (s *Server) replayWebhook(c echo.Context) error {
 		return problemUnavailable.withCause(err)
 	case errors.Is(err, webhooks.ErrUnknownEvent):
 		return problemUnknownEvent
-	case errors.Is(err, webhooks.ErrNotDead):
+	case errors.Is(err, webhooks.ErrNotDead), errors.Is(err, webhooks.ErrPayloadErased):
 		return problemNotDead
 	case err != nil:
 		return err

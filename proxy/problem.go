@@ -18,9 +18,11 @@ const ProblemBase = "https://tokenwall.dev/problems/"
 // (never card data, never an internal error text). err, the cause, is for the log only.
 type apiError struct {
 	slug, title, detail string
-	status              int
-	retryAfter          time.Duration
-	err                 error
+	// code is the gateway's public code (card_declined, insufficient_funds, …), if any.
+	code       string
+	status     int
+	retryAfter time.Duration
+	err        error
 }
 
 func (e *apiError) Error() string {
@@ -52,6 +54,7 @@ type problemDoc struct {
 	Detail     string `json:"detail,omitempty"`
 	Instance   string `json:"instance,omitempty"`
 	RetryAfter int    `json:"retry_after,omitempty"`
+	Code       string `json:"code,omitempty"`
 }
 
 // apiProblemOf maps any error on a /v1 route to an apiError: its own, or one for the kinds
@@ -88,7 +91,7 @@ func writeProblem(c echo.Context, e *apiError) {
 	h.Set(echo.HeaderContentType, "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	doc := problemDoc{Type: ProblemBase + e.slug, Title: e.title, Status: e.status, Detail: e.detail,
-		Instance: h.Get(echo.HeaderXRequestID)}
+		Instance: h.Get(echo.HeaderXRequestID), Code: e.code}
 	if e.retryAfter > 0 {
 		secs := int((e.retryAfter + time.Second - 1) / time.Second)
 		h.Set("Retry-After", strconv.Itoa(secs))

@@ -67,6 +67,8 @@ type Server struct {
 	store    store.Store
 	keys     *keyring
 	limiter  *rateLimiter
+	inflight inFlight
+	payments gateway.Payments
 }
 
 // New builds the server: routes, middleware and the upstream proxy.
@@ -83,6 +85,11 @@ func New(d Deps) (*Server, error) {
 	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now,
 		webhooks: d.Webhooks, store: d.Store}
 	if d.Config.API.Enabled {
+		p, ok := d.Gateway.(gateway.Payments)
+		if !ok {
+			return nil, errors.New("proxy: the API is enabled but the gateway does not take payments")
+		}
+		s.payments = p
 		s.keys = &keyring{secrets: d.Secrets}
 		s.limiter = newRateLimiter(d.Config.API.RatePerSecond, d.Config.API.Burst)
 	}

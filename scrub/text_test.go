@@ -312,3 +312,25 @@ func TestWriterConcurrent(t *testing.T) {
 		t.Errorf("output still holds a card number")
 	}
 }
+
+// TestContainsPANUnderOtherKeys: a card number that is the value of another sensitive key is
+// redacted as that key's kind, and is still reported as a card.
+func TestContainsPANUnderOtherKeys(t *testing.T) {
+	card := strings.Repeat("4242", 4)
+	for _, in := range []string{
+		`{"token":"` + card + `"}`,
+		`{"amount":100,"token":"` + card + `","currency":"usd"}`,
+		`password=` + card,
+		`api_key: ` + card,
+		`Authorization: Bearer ` + card,
+	} {
+		if !ContainsPAN([]byte(in)) {
+			t.Errorf("ContainsPAN(%q) = false", masked(in))
+		}
+	}
+	for _, in := range []string{`{"token":"pm_card_visa"}`, `password=hunter2hunter2`, `{"token":"123456789012"}`} {
+		if ContainsPAN([]byte(in)) {
+			t.Errorf("ContainsPAN(%q) = true", in)
+		}
+	}
+}

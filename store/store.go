@@ -1,6 +1,6 @@
 // Package store defines tokenwall's storage: the audit trail and its checkpoints, the
-// webhook outbox (a work queue that several replicas share) with its dedup keys, and API
-// idempotency records. store/sqlite (embedded, the default) and store/postgres (several
+// webhook outbox (a work queue that several replicas share) with its dedup keys, API
+// idempotency records and the per-customer keys that pseudonymise the audit trail. store/sqlite (embedded, the default) and store/postgres (several
 // replicas) implement it; store/storetest is the conformance suite both pass.
 //
 // The store holds no card data by design: callers put only tokens, brand, last four, ids
@@ -23,6 +23,9 @@ var (
 	ErrNotOwner = errors.New("store: outbox item not leased by this worker")
 	// ErrChainConflict means the audit chain head moved under an append (a bug or an edit).
 	ErrChainConflict = errors.New("store: audit chain head changed during append")
+	// ErrInvalidArgument means a caller passed a value the store refuses, such as an empty
+	// needle, which would match every row.
+	ErrInvalidArgument = errors.New("store: invalid argument")
 )
 
 // Store is the storage interface.
@@ -30,6 +33,7 @@ type Store interface {
 	Audit
 	Outbox
 	Idempotency
+	Subjects
 	// SchemaVersion is the migration version the database is at.
 	SchemaVersion(ctx context.Context) (int, error)
 	// Close releases the database.
@@ -141,6 +145,11 @@ type Outbox interface {
 	ListOutbox(ctx context.Context, status string, limit int) ([]OutboxItem, error)
 	// ReplayOutbox makes a dead item pending again, due at now.
 	ReplayOutbox(ctx context.Context, id string, now time.Time) error
+	// PurgeOutboxMatching erases the payload of every item not yet delivered whose payload
+	// contains needle (a customer id being erased): payload set to NULL, status dead,
+	// last_error set to reason, lease cleared. It returns how many items it changed. Delivered
+	// items hold no payload already.
+	PurgeOutboxMatching(ctx context.Context, needle, reason string) (int64, error)
 }
 
 // IdempotencyRecord is a stored API response for an Idempotency-Key.
@@ -161,4 +170,23 @@ type Idempotency interface {
 	GetIdempotency(ctx context.Context, key string, now time.Time) (IdempotencyRecord, error)
 	// PruneIdempotency deletes records expired at now and returns how many.
 	PruneIdempotency(ctx context.Context, now time.Time) (int64, error)
+	// DeleteIdempotencyMatching deletes the records whose stored response body contains needle
+	// and returns how many.
+	DeleteIdempotencyMatching(ctx context.Context, needle string) (int64, error)
+}
+
+// SubjectKeySize is the length in bytes of a subject key.
+const SubjectKeySize = 32
+
+// Subjects keeps one random key per data subject (a gateway customer id). The audit trail
+// names a customer only by a pseudonym, HMAC-SHA256(subject key, customer id); erasing the
+// customer destroys the key, after which no record can be linked back to them while the hash
+// chain stays intact (crypto-shredding).
+type Subjects interface {
+	// SubjectKey returns subject's key, creating a random 32-byte key (crypto/rand) when none
+	// exists. Concurrent first calls for one subject, also from two replicas on one database,
+	// must return the same key.
+	SubjectKey(ctx context.Context, subject string) ([]byte, error)
+	// ForgetSubject deletes subject's key and reports whether there was one.
+	ForgetSubject(ctx context.Context, subject string) (bool, error)
 }

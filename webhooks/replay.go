@@ -17,6 +17,9 @@ var (
 	ErrNotDead = errors.New("webhook: only a dead event can be replayed")
 	// ErrUnknownEvent means no event has that id.
 	ErrUnknownEvent = errors.New("webhook: no such event")
+	// ErrPayloadErased means the event's payload was erased on a customer's request: there is
+	// nothing left to send.
+	ErrPayloadErased = errors.New("webhook: the event's payload was erased")
 )
 
 // Replay makes the dead event id pending again, due at now, and records webhook_replayed
@@ -26,8 +29,14 @@ var (
 func Replay(ctx context.Context, st store.Outbox, rec Recorder, id, actor, sourceIP, requestID string, now time.Time) error {
 	ev := audit.Event{Type: audit.EventWebhookReplayed, Actor: actor, Outcome: audit.Success, Resource: id,
 		SourceIP: sourceIP, RequestID: requestID, Time: now}
-	replayErr := st.ReplayOutbox(ctx, id, now)
-	if replayErr != nil {
+	var replayErr error
+	if it, err := st.GetOutbox(ctx, id); err == nil && it.Status == store.StatusDead && it.Payload == nil {
+		replayErr = fmt.Errorf("%w: %s", ErrPayloadErased, id)
+		ev.Outcome, ev.Reason = audit.Failure, "payload_erased"
+	} else {
+		replayErr = st.ReplayOutbox(ctx, id, now)
+	}
+	if replayErr != nil && !errors.Is(replayErr, ErrPayloadErased) {
 		it, gerr := st.GetOutbox(ctx, id)
 		switch {
 		case !errors.Is(replayErr, store.ErrNotFound):

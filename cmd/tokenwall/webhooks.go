@@ -73,7 +73,7 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if err := replayWebhook(ctx, ac, st, fs.Arg(0)); err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		if errors.Is(err, webhooks.ErrNotDead) || errors.Is(err, webhooks.ErrUnknownEvent) {
+		if errors.Is(err, webhooks.ErrNotDead) || errors.Is(err, webhooks.ErrUnknownEvent) || errors.Is(err, webhooks.ErrPayloadErased) {
 			return 1
 		}
 		return 2

@@ -6,10 +6,9 @@ import "github.com/rs/zerolog"
 // requests and retries, never card fields; the scrub writer under every logger backs that up.
 type Logger struct{ L zerolog.Logger }
 
-// Debugf logs at debug level.
-func (l Logger) Debugf(format string, v ...any) {
-	l.L.Debug().Str("component", "stripe-go").Msgf(format, v...)
-}
+// Debugf drops the line: stripe-go's debug lines carry whole request and response bodies
+// (a customer's email and name, for one), and tokenwall never logs a body, at any level.
+func (l Logger) Debugf(string, ...any) {}
 
 // Infof logs at debug level too: stripe-go's info lines are per-request chatter.
 func (l Logger) Infof(format string, v ...any) {

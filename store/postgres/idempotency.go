@@ -44,3 +44,16 @@ func (s *Store) PruneIdempotency(ctx context.Context, now time.Time) (int64, err
 	}
 	return tag.RowsAffected(), nil
 }
+
+// DeleteIdempotencyMatching deletes the records whose body holds needle, byte for byte
+// (position() on bytea, no wildcards), and returns how many.
+func (s *Store) DeleteIdempotencyMatching(ctx context.Context, needle string) (int64, error) {
+	if err := checkNeedle(needle); err != nil {
+		return 0, err
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency WHERE position($1::bytea IN body) > 0`, []byte(needle))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete idempotency: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -175,3 +175,18 @@ func (s *Store) ReplayOutbox(ctx context.Context, id string, now time.Time) erro
 	}
 	return nil
 }
+
+// PurgeOutboxMatching erases the payload of every undelivered item whose payload holds
+// needle, byte for byte: position() on bytea, so LIKE's wildcards mean nothing here.
+func (s *Store) PurgeOutboxMatching(ctx context.Context, needle, reason string) (int64, error) {
+	if err := checkNeedle(needle); err != nil {
+		return 0, err
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET payload = NULL, status = $1, last_error = $2, lease_owner = '', lease_until = NULL
+		WHERE status <> $3 AND position($4::bytea IN payload) > 0`,
+		store.StatusDead, reason, store.StatusDelivered, []byte(needle))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge outbox: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -44,4 +45,22 @@ func (s *Store) PruneIdempotency(ctx context.Context, now time.Time) (int64, err
 		return 0, fmt.Errorf("sqlite: prune idempotency: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// DeleteIdempotencyMatching deletes the records whose body holds needle, byte for byte
+// (instr() on BLOBs, no wildcards), and returns how many.
+func (s *Store) DeleteIdempotencyMatching(ctx context.Context, needle string) (int64, error) {
+	if err := checkNeedle(needle); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency WHERE instr(CAST(body AS BLOB), CAST(? AS BLOB)) > 0`, []byte(needle))
+		if err != nil {
+			return fmt.Errorf("sqlite: delete idempotency: %w", err)
+		}
+		n = rowsAffected(res)
+		return nil
+	})
+	return n, err
 }

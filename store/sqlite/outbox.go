@@ -141,3 +141,23 @@ func (s *Store) ReplayOutbox(ctx context.Context, id string, now time.Time) erro
 	}
 	return nil
 }
+
+// PurgeOutboxMatching erases the payload of every undelivered item whose payload holds
+// needle, byte for byte: instr() on BLOBs, so LIKE's wildcards mean nothing here.
+func (s *Store) PurgeOutboxMatching(ctx context.Context, needle, reason string) (int64, error) {
+	if err := checkNeedle(needle); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET payload = NULL, status = ?, last_error = ?, lease_owner = '', lease_until_us = 0
+			WHERE status <> ? AND instr(CAST(payload AS BLOB), CAST(? AS BLOB)) > 0`,
+			store.StatusDead, reason, store.StatusDelivered, []byte(needle))
+		if err != nil {
+			return fmt.Errorf("sqlite: purge outbox: %w", err)
+		}
+		n = rowsAffected(res)
+		return nil
+	})
+	return n, err
+}

@@ -33,6 +33,14 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 	t.Run("audit prune and checkpoints", func(t *testing.T) { testPrune(t, open(t)) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, open(t)) })
 	t.Run("idempotency", func(t *testing.T) { testIdempotency(t, open(t)) })
+	t.Run("subject keys", func(t *testing.T) { testSubjectKeys(t, open(t)) })
+	t.Run("subject key concurrent first calls", func(t *testing.T) {
+		s := open(t)
+		testConcurrentSubjectKey(t, s, s)
+	})
+	t.Run("outbox purge matching", func(t *testing.T) { testPurgeOutboxMatching(t, open(t)) })
+	t.Run("idempotency delete matching", func(t *testing.T) { testDeleteIdempotencyMatching(t, open(t)) })
+	t.Run("empty needle or subject refused", func(t *testing.T) { testEmptyRefused(t, open(t)) })
 	if replicas != nil {
 		t.Run("replicas: audit chain stays linear", func(t *testing.T) {
 			a, b := replicas(t)
@@ -41,6 +49,10 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 		t.Run("replicas: each outbox item claimed once", func(t *testing.T) {
 			a, b := replicas(t)
 			testClaimsOnce(t, a, b)
+		})
+		t.Run("replicas: one key per subject", func(t *testing.T) {
+			a, b := replicas(t)
+			testConcurrentSubjectKey(t, a, b)
 		})
 	}
 }

@@ -1,0 +1,106 @@
+package proxy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/proxy"
+	"github.com/tokenwall/tokenwall/store"
+)
+
+// TestAPIErasure: erasing a customer removes what tokenwall holds about them (an undelivered
+// webhook payload naming them, the stored API responses naming them), detaches and deletes at
+// the gateway, destroys their pseudonym key, and answers a receipt whose counts say so. The
+// audit trail still verifies afterwards (the harness checks it at stop), and a second erasure
+// is safe.
+func TestAPIErasure(t *testing.T) {
+	h, fp := apiHarness(t)
+	resp, body := h.api(http.MethodPost, "/v1/customers", "billing", []byte(`{"name":"Grace Hopper"}`), "cus-grace")
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create customer: %d %s", resp.StatusCode, body)
+	}
+	cus, _ := decode(t, body)["id"].(string)
+	if resp, body := h.api(http.MethodPost, "/v1/customers/"+cus+"/payment-methods", "billing", []byte(`{"token":"pm_card_visa"}`), "attach-grace"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("attach: %d %s", resp.StatusCode, body)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := h.store.EnqueueOutbox(ctx, store.OutboxItem{ID: "evt_grace", Type: "customer.updated",
+		Payload: []byte(`{"id":"evt_grace","data":{"object":{"id":"` + cus + `"}}}`), Digest: make([]byte, 32),
+		CreatedAt: now, NextAttempt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	created := h.events(audit.EventCustomerCreated)
+	if len(created) != 1 {
+		t.Fatalf("%d customer_created records", len(created))
+	}
+	pseudonym := created[0].Resource
+	before, err := h.store.SubjectKey(ctx, cus)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	resp, body = h.api(http.MethodDelete, "/v1/customers/"+cus, "billing", nil, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("erase: %d %s", resp.StatusCode, body)
+	}
+	var rc proxy.ErasureReceipt
+	if err := json.Unmarshal([]byte(body), &rc); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, st := range rc.Steps {
+		counts[st.Action] = st.Count
+		if st.At.Before(rc.RequestedAt) || st.At.After(rc.CompletedAt) {
+			t.Errorf("step %s at %s, outside the erasure", st.Action, st.At)
+		}
+	}
+	want := map[string]int64{"payment_methods_detached": 1, "customer_deleted": 1, "webhook_payloads_deleted": 1,
+		"stored_api_responses_deleted": 2, "audit_pseudonym_key_destroyed": 1}
+	for k, v := range want {
+		if counts[k] != v {
+			t.Errorf("receipt %s = %d, want %d (%s)", k, counts[k], v, body)
+		}
+	}
+	if rc.Pseudonym != pseudonym || rc.Customer != cus || rc.DurationMS < 0 {
+		t.Errorf("receipt pseudonym %q (audit has %q), customer %q", rc.Pseudonym, pseudonym, rc.Customer)
+	}
+	if it, err := h.store.GetOutbox(ctx, "evt_grace"); err != nil || it.Payload != nil || it.Status != store.StatusDead {
+		t.Errorf("the webhook naming the customer: status %s, payload kept %v (%v)", it.Status, it.Payload != nil, err)
+	}
+	// The pseudonym key is gone: asking for the customer's key now makes a new one, so the
+	// old records' pseudonym can no longer be recomputed from the customer id.
+	after, err := h.store.SubjectKey(ctx, cus)
+	if err != nil || bytes.Equal(before, after) {
+		t.Fatalf("the subject key survived the erasure (%v)", err)
+	}
+	if _, err := h.store.ForgetSubject(ctx, cus); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := gatewayCalls(fp, http.MethodDelete, "/v1/customers/"+cus); n != 1 {
+		t.Errorf("gateway customer deletes: %d", n)
+	}
+	erasures := h.events(audit.EventErasure)
+	if len(erasures) != 1 || erasures[0].Resource != pseudonym {
+		t.Fatalf("erasure records %+v", erasures)
+	}
+
+	// A second erasure finds nothing left at tokenwall and is still a receipt.
+	resp, body = h.api(http.MethodDelete, "/v1/customers/"+cus, "billing", nil, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("second erase: %d %s", resp.StatusCode, body)
+	}
+	if err := json.Unmarshal([]byte(body), &rc); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range rc.Steps {
+		if (st.Action == "webhook_payloads_deleted" || st.Action == "stored_api_responses_deleted") && st.Count != 0 {
+			t.Errorf("second erasure: %s = %d", st.Action, st.Count)
+		}
+	}
+}
