@@ -112,6 +112,13 @@ func (p *FaultProxy) Inject(f Fault, n int) {
 	p.pending = append(p.pending, pendingFault{fault: f, left: n})
 }
 
+// Reset drops the faults not yet used.
+func (p *FaultProxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending = nil
+}
+
 // Requests returns the requests received so far, oldest first.
 func (p *FaultProxy) Requests() []SeenRequest {
 	p.mu.Lock()

@@ -75,8 +75,8 @@ func (s *Server) pseudonym(ctx context.Context, customer string) (string, error)
 // gatewayFailed records a failed gateway call and returns its problem.
 func (s *Server) gatewayFailed(c echo.Context, typ, resource string, err error, notFound *apiError) error {
 	pe := gatewayProblem(err, notFound)
-	reason := pe.code
-	if reason == "" {
+	reason := gateway.Code(err) // gateway_unavailable, card_declined, not_found, …
+	if reason == "internal_error" {
 		reason = pe.slug
 	}
 	aerr := s.recordAPI(c, audit.Event{Type: typ, Outcome: audit.Failure, Reason: reason, Resource: resource})
