@@ -23,7 +23,7 @@ func TestServeWritesAVerifiableAuditTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := provisionDevSecrets(ctx, cfg); err != nil {
+	if err := provisionDevSecrets(ctx, cfg, ""); err != nil {
 		t.Fatal(err)
 	}
 

@@ -18,6 +18,7 @@ import (
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/devstack"
 	"github.com/tokenwall/tokenwall/examples/billing"
+	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/vault"
 )
 
@@ -103,7 +104,8 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("dev config: %w", err)
 	}
-	if err := provisionDevSecrets(ctx, cfg); err != nil {
+	apiKeyFile := filepath.Join(data, "api-key")
+	if err := provisionDevSecrets(ctx, cfg, apiKeyFile); err != nil {
 		return err
 	}
 
@@ -132,6 +134,8 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 	fmt.Fprintf(stdout, "tokenwall: checkout at https://%s/checkout\n", st.public.Addr())
 	fmt.Fprintf(stderr, "tokenwall: gateway webhooks at https://%s%s (endpoint secret in Vault at %s/%s), delivered to the demo app\n",
 		st.public.Addr(), cfg.Webhooks.Path, cfg.Vault.KVMount, devWebhookSecretPath)
+	fmt.Fprintf(stderr, "tokenwall: /v1 API at https://%s/v1 (OpenAPI at /v1/openapi.json); an API key with every scope is in %s\n",
+		st.public.Addr(), apiKeyFile)
 	fmt.Fprintf(stderr, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", logs, st.admin.Addr())
 	return st.serve(ctx)
 }
@@ -153,6 +157,7 @@ func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.
 	}.WithDefaults()}
 	cfg.Webhooks.Enabled = true
 	cfg.Webhooks.SecretPaths = []string{devWebhookSecretPath}
+	cfg.API.Enabled = true
 	return cfg
 }
 
@@ -162,7 +167,7 @@ const devWebhookSecretPath = "tokenwall/stripe-webhook"
 // provisionDevSecrets writes fresh dev secrets (Stripe test key, signing key, audit HMAC key,
 // webhook endpoint secret)
 // into the dev Vault and creates the transit key that signs audit checkpoints.
-func provisionDevSecrets(ctx context.Context, cfg config.Config) error {
+func provisionDevSecrets(ctx context.Context, cfg config.Config, apiKeyFile string) error {
 	c, err := vault.Dial(ctx, vault.Options{
 		Address: cfg.Vault.Address, Timeout: cfg.Vault.Timeout.D(), KVMount: cfg.Vault.KVMount,
 		Auth: vault.Auth{Method: "token", TokenFile: cfg.Vault.Auth.TokenFile},
@@ -180,7 +185,25 @@ func provisionDevSecrets(ctx context.Context, cfg config.Config) error {
 			return err
 		}
 	}
-	return c.EnableTransitKey(ctx, cfg.Vault.TransitMount, cfg.Vault.TransitKey)
+	if err := c.EnableTransitKey(ctx, cfg.Vault.TransitMount, cfg.Vault.TransitKey); err != nil {
+		return err
+	}
+	if cfg.API.Enabled && apiKeyFile != "" {
+		// One key with every scope for the developer, kept in the data folder (0600).
+		k, full, err := proxy.NewAPIKey("dev", proxy.Scopes, time.Now())
+		if err != nil {
+			return err
+		}
+		b, err := proxy.KeySet{Keys: []proxy.APIKey{k}}.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := c.WriteKV(ctx, cfg.API.KeysPath, string(b)); err != nil {
+			return err
+		}
+		return os.WriteFile(apiKeyFile, []byte(full+"\n"), 0o600)
+	}
+	return nil
 }
 
 func randomHex(n int) string {

@@ -21,7 +21,7 @@ func TestKeysCreateListRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := provisionDevSecrets(ctx, cfg); err != nil {
+	if err := provisionDevSecrets(ctx, cfg, ""); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errb := runCmd(t, "keys", "create", "--scopes", "payments,refunds", "--name", "billing-app", "--config", cfgPath)

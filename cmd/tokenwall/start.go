@@ -226,6 +226,25 @@ func (st *stack) closeState(ctx context.Context) {
 	}
 }
 
+// pruneIdempotency deletes expired idempotency records every interval until ctx ends.
+func (st *stack) pruneIdempotency(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n, err := st.store.PruneIdempotency(ctx, now)
+			if err != nil {
+				st.log.Warn().Err(err).Msg("pruning expired idempotency records failed")
+				continue
+			}
+			st.log.Info().Int64("pruned", n).Msg("expired idempotency records pruned")
+		}
+	}
+}
+
 // serve runs the server and the background refresh until ctx ends.
 func (st *stack) serve(ctx context.Context) error {
 	bg, cancel := context.WithCancel(ctx)
@@ -235,6 +254,7 @@ func (st *stack) serve(ctx context.Context) error {
 			st.log.Warn().Str(proxy.FieldComponent, "vault").Err(err).Msg("token renewal failed")
 		}
 	})
+	go st.pruneIdempotency(bg, time.Hour)
 	delivering := make(chan struct{})
 	if st.hooks != nil {
 		go func() {

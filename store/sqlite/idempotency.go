@@ -12,17 +12,22 @@ import (
 // PutIdempotency stores rec unless a live record holds its key (then it returns false). An
 // expired record under the key is replaced.
 func (s *Store) PutIdempotency(ctx context.Context, rec store.IdempotencyRecord) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO idempotency (key, request_hash, status, body, created_us, expires_us)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
-			body = excluded.body, created_us = excluded.created_us, expires_us = excluded.expires_us
-		WHERE idempotency.expires_us <= excluded.created_us`,
-		rec.Key, rec.RequestHash, rec.Status, rec.Body, us(rec.CreatedAt), us(rec.ExpiresAt))
-	if err != nil {
-		return false, fmt.Errorf("sqlite: put idempotency: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	// Group-committed: concurrent API requests share one fsync.
+	var stored bool
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency (key, request_hash, status, body, created_us, expires_us)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+				body = excluded.body, created_us = excluded.created_us, expires_us = excluded.expires_us
+			WHERE idempotency.expires_us <= excluded.created_us`,
+			rec.Key, rec.RequestHash, rec.Status, rec.Body, us(rec.CreatedAt), us(rec.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("sqlite: put idempotency: %w", err)
+		}
+		stored = rowsAffected(res) == 1
+		return nil
+	})
+	return stored, err
 }
 
 // GetIdempotency returns the live record for key.
