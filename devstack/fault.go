@@ -31,7 +31,9 @@ func FaultStatus(code int) Fault { return Fault{kind: faultStatus, status: code}
 
 // FaultAnswer answers with status and body (JSON) without forwarding the request: a gateway
 // answer stripe-mock never gives, such as a card decline.
-func FaultAnswer(code int, body string) Fault { return Fault{kind: faultStatus, status: code, body: body} }
+func FaultAnswer(code int, body string) Fault {
+	return Fault{kind: faultStatus, status: code, body: body}
+}
 
 // FaultDelay waits d, or until the client gives up, then forwards the request.
 func FaultDelay(d time.Duration) Fault { return Fault{kind: faultDelay, delay: d} }
