@@ -27,6 +27,10 @@ type API struct {
 	IdempotencyTTL Duration `yaml:"idempotency_ttl"`
 	// MaxBodyBytes is the body limit of an API request (default 64KiB).
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+	// ClientCAFile, when set, turns on mutual TLS for the API: a client certificate signed by
+	// one of these CAs (PEM) whose subject is mapped to a key (tokenwall keys create
+	// --client-cert-subject) authenticates as that key. Browsers are not asked for one.
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 func defaultAPI() API {

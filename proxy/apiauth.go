@@ -29,6 +29,7 @@ const (
 	reasonRevokedKey  = "revoked_api_key"
 	reasonScope       = "scope_missing"
 	reasonRateLimited = "rate_limited"
+	reasonBadCert     = "bad_client_certificate"
 )
 
 // The /v1 access failures.
@@ -37,6 +38,8 @@ var (
 		"send Authorization: Bearer twk_…")
 	problemBadKey = problemf(http.StatusUnauthorized, "invalid-api-key", "Invalid API key",
 		"the key is unknown or its secret does not match")
+	problemBadCert = problemf(http.StatusUnauthorized, "invalid-client-certificate", "Invalid client certificate",
+		"the client certificate is mapped to no key, or to another key than the Authorization header")
 	problemRevokedKey = problemf(http.StatusUnauthorized, "revoked-api-key", "Revoked API key", "this key was revoked")
 	problemScope      = problemf(http.StatusForbidden, "scope-missing", "Scope missing", "")
 	problemRateLimit  = problemf(http.StatusTooManyRequests, "rate-limited", "Too many requests", "slow down; see Retry-After")
@@ -49,38 +52,86 @@ var (
 type keyring struct {
 	secrets Secrets
 
-	mu      sync.Mutex
-	version int
-	loaded  bool
-	byID    map[string]APIKey
+	mu        sync.Mutex
+	version   int
+	loaded    bool
+	byID      map[string]APIKey
+	bySubject map[string]APIKey
 }
 
 // dummyHash is compared against when the key id is unknown, so an unknown id costs the same
 // as a wrong secret.
 var dummyHash = sha256.Sum256([]byte("tokenwall-unknown-key"))
 
-// lookup returns the key set's record of id, re-reading the set when Vault's version moved.
-// It fails closed (ErrUnavailable) when the set is stale or malformed.
-func (k *keyring) lookup(id string) (APIKey, bool, error) {
+// load returns the key set's maps, re-reading the set when Vault's version moved. It fails
+// closed (ErrUnavailable) when the set is stale or malformed.
+func (k *keyring) load() (byID, bySubject map[string]APIKey, err error) {
 	s, err := k.secrets.Get(vault.SecretAPIKeys)
 	if err != nil {
-		return APIKey{}, false, fmt.Errorf("%w: api keys: %w", ErrUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: api keys: %w", ErrUnavailable, err)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if !k.loaded || s.Version() != k.version {
 		ks, err := ParseKeySet(s.Reveal())
 		if err != nil {
-			return APIKey{}, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		k.byID = make(map[string]APIKey, len(ks.Keys))
+		k.bySubject = map[string]APIKey{}
 		for _, key := range ks.Keys {
 			k.byID[key.ID] = key
+			if key.ClientCertSubject != "" {
+				k.bySubject[key.ClientCertSubject] = key
+			}
 		}
 		k.version, k.loaded = s.Version(), true
 	}
-	key, ok := k.byID[id]
-	return key, ok, nil
+	return k.byID, k.bySubject, nil
+}
+
+// authenticateRequest authenticates by client certificate (mutual TLS, when the certificate
+// was verified against api.client_ca_file and its subject is mapped to a key) or else by the
+// Authorization header. When both are given they must name the same key.
+func (k *keyring) authenticateRequest(r *http.Request) (APIKey, string, error) {
+	header := r.Header.Get(echo.HeaderAuthorization)
+	subject := verifiedSubject(r)
+	if subject == "" {
+		return k.authenticate(header)
+	}
+	_, bySubject, err := k.load()
+	if err != nil {
+		return APIKey{}, "", problemKeysStale.withCause(err)
+	}
+	key, ok := bySubject[subject]
+	if !ok {
+		if header != "" {
+			return k.authenticate(header)
+		}
+		return APIKey{}, reasonBadCert, problemBadCert
+	}
+	if header != "" {
+		other, reason, err := k.authenticate(header)
+		if err != nil {
+			return other, reason, err
+		}
+		if other.ID != key.ID {
+			return other, reasonBadCert, problemBadCert
+		}
+	}
+	if key.Revoked() {
+		return key, reasonRevokedKey, problemRevokedKey
+	}
+	return key, "", nil
+}
+
+// verifiedSubject is the subject of the request's client certificate when the TLS
+// handshake verified it against the configured CAs, else "".
+func verifiedSubject(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	return r.TLS.VerifiedChains[0][0].Subject.String()
 }
 
 // authenticate checks an Authorization header: the key's secret is hashed and compared with
@@ -94,10 +145,11 @@ func (k *keyring) authenticate(header string) (APIKey, string, error) {
 	if !ok {
 		return APIKey{}, reasonBadKey, problemBadKey
 	}
-	key, known, err := k.lookup(id)
+	byID, _, err := k.load()
 	if err != nil {
 		return APIKey{}, "", problemKeysStale.withCause(err)
 	}
+	key, known := byID[id]
 	want := dummyHash[:]
 	if known {
 		if h, err := hex.DecodeString(key.SHA256); err == nil {
@@ -135,7 +187,7 @@ const ActorKeyPrefix = "key:"
 func (s *Server) requireScope(scope string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			key, reason, err := s.keys.authenticate(c.Request().Header.Get(echo.HeaderAuthorization))
+			key, reason, err := s.keys.authenticateRequest(c.Request())
 			if err == nil {
 				if ok, wait := s.limiter.allow(key.ID, s.now()); !ok {
 					pe := *problemRateLimit

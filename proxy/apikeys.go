@@ -40,6 +40,9 @@ type APIKey struct {
 	SHA256 string `json:"sha256"`
 	// Scopes are what the key may do.
 	Scopes []string `json:"scopes"`
+	// ClientCertSubject, when set, is the subject of a client certificate (as Go prints it,
+	// e.g. "CN=billing-app,O=Merchant") that authenticates as this key over mutual TLS.
+	ClientCertSubject string `json:"client_cert_subject,omitempty"`
 	// CreatedAt and RevokedAt date the key; a revoked key is refused.
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
@@ -66,9 +69,16 @@ func ParseKeySet(b []byte) (KeySet, error) {
 		return KeySet{}, fmt.Errorf("%w: %w", ErrKeySet, err)
 	}
 	seen := map[string]bool{}
+	subjects := map[string]bool{}
 	for i, k := range ks.Keys {
 		if !isHexN(k.ID, 16) || !isHexN(k.SHA256, 64) || seen[k.ID] {
 			return KeySet{}, fmt.Errorf("%w: key %d has a bad or repeated id or hash", ErrKeySet, i)
+		}
+		if k.ClientCertSubject != "" {
+			if subjects[k.ClientCertSubject] {
+				return KeySet{}, fmt.Errorf("%w: key %s: client certificate subject mapped to two keys", ErrKeySet, k.ID)
+			}
+			subjects[k.ClientCertSubject] = true
 		}
 		if err := ValidScopes(k.Scopes); err != nil {
 			return KeySet{}, fmt.Errorf("%w: key %s: %w", ErrKeySet, k.ID, err)

@@ -169,7 +169,13 @@ type options struct {
 	// rate limit (defaults 1000 and 1000).
 	api         bool
 	rate, burst int
+	// clientCA, when set, is a PEM CA bundle for api.client_ca_file (mutual TLS); the
+	// "mtls" test key is mapped to mtlsSubject.
+	clientCA []byte
 }
+
+// mtlsSubject is the client certificate subject mapped to the "mtls" test key.
+const mtlsSubject = "CN=billing-mtls,O=Merchant"
 
 // testKeys are the API keys a harness with options.api gets: name → scopes. "revoked" is
 // revoked before the server starts.
@@ -178,6 +184,7 @@ var testKeys = map[string][]string{
 	"payments": {proxy.ScopePayments},
 	"billing":  {proxy.ScopePayments, proxy.ScopeRefunds, proxy.ScopeCustomers, proxy.ScopeErase},
 	"revoked":  {proxy.ScopeAdmin, proxy.ScopePayments},
+	"mtls":     {proxy.ScopeAdmin},
 }
 
 // leakyCard is the card number the /leaky upstream page shows (Stripe's test Mastercard).
@@ -313,6 +320,9 @@ func newHarness(t *testing.T, o options) *harness {
 				now := time.Now()
 				k.RevokedAt = &now
 			}
+			if name == "mtls" {
+				k.ClientCertSubject = mtlsSubject
+			}
 			ks.Keys = append(ks.Keys, k)
 			h.keys[name] = full
 		}
@@ -324,6 +334,12 @@ func newHarness(t *testing.T, o options) *harness {
 		cfg.API.RatePerSecond, cfg.API.Burst = 1000, 1000
 		if o.rate != 0 {
 			cfg.API.RatePerSecond, cfg.API.Burst = o.rate, o.burst
+		}
+		if o.clientCA != nil {
+			cfg.API.ClientCAFile = filepath.Join(dir, "client-ca.pem")
+			if err := os.WriteFile(cfg.API.ClientCAFile, o.clientCA, 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if o.webhooks {

@@ -103,6 +103,16 @@ func New(d Deps) (*Server, error) {
 		}
 		s.tls = c
 	}
+	if d.Config.API.Enabled && d.Config.API.ClientCAFile != "" {
+		pool, err := loadCAs(d.Config.API.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("api.client_ca_file: %w", err)
+		}
+		s.tls = s.tls.Clone()
+		s.tls.ClientCAs = pool
+		// Asked, not required: browsers on the checkout have no certificate.
+		s.tls.ClientAuth = tls.VerifyClientCertIfGiven
+	}
 	up, err := newUpstream(d.Config.Upstream, d.Log, s.watchResponse)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"os"
 )
 
 // mozillaIntermediateSuites are the TLS 1.2 cipher suites of Mozilla's "intermediate"
@@ -38,4 +40,17 @@ func TLSConfig(certFile, keyFile, minVersion string) (*tls.Config, error) {
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
+}
+
+// loadCAs reads a PEM bundle of CA certificates.
+func loadCAs(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
 }

@@ -15,7 +15,7 @@ import (
 )
 
 const keysUsage = `usage:
-  tokenwall keys create --scopes S[,S…] [--name NAME] --config FILE
+  tokenwall keys create --scopes S[,S…] [--name NAME] [--client-cert-subject SUBJECT] --config FILE
   tokenwall keys list --config FILE
   tokenwall keys revoke --config FILE KEY_ID
 scopes: payments, refunds, customers, erase, reports, admin
@@ -33,6 +33,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, path := configFlags("keys "+sub, stderr)
 	scopes := fs.String("scopes", "", "create: comma-separated scopes")
 	name := fs.String("name", "", "create: what the key is for")
+	subject := fs.String("client-cert-subject", "", `create: a client certificate subject ("CN=billing-app,O=Merchant") that authenticates as this key over mutual TLS (api.client_ca_file)`)
 	cfg, code := parseAndLoad(fs, path, args[1:], stderr, 2)
 	if code != 0 {
 		return code
@@ -75,6 +76,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
+			k.ClientCertSubject = *subject
 			ks.Keys = append(ks.Keys, k)
 			full = secret
 			ev = audit.Event{Type: audit.EventAPIKeyCreated, Resource: proxy.ActorKeyPrefix + k.ID,
@@ -127,6 +129,9 @@ func editKeySet(ctx context.Context, ac *adminConn, edit func(*proxy.KeySet) err
 		}
 		b, err := ks.Marshal()
 		if err != nil {
+			return err
+		}
+		if _, err := proxy.ParseKeySet(b); err != nil {
 			return err
 		}
 		err = ac.client.WriteKVCAS(ctx, ac.cfg.API.KeysPath, string(b), version)
