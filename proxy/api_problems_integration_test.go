@@ -16,6 +16,9 @@ func TestAPIProblems(t *testing.T) {
 	const declined = `{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}`
 	const missing = `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such payment_intent"}}`
 	card := testCards[0].number
+	if resp, body := h.api(http.MethodPost, "/v1/payments", "billing", []byte(`{"amount":100,"currency":"usd","token":"pm_card_visa"}`), "used-once"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("first use of the key: %d %s", resp.StatusCode, body)
+	}
 	tests := []struct {
 		name, method, path, key, idem, body string
 		fault                               *devstack.Fault
@@ -41,6 +44,7 @@ func TestAPIProblems(t *testing.T) {
 		{name: "capture method unknown", body: `{"amount":100,"currency":"usd","token":"pm_card_visa","capture":"later"}`, status: 422, problem: "invalid-parameter"},
 		{name: "no idempotency key", idem: "-", body: `{"amount":100,"currency":"usd","token":"pm_card_visa"}`, status: 400, problem: "idempotency-key-missing"},
 		{name: "idempotency key with a space", idem: "a b", body: `{"amount":100,"currency":"usd","token":"pm_card_visa"}`, status: 400, problem: "idempotency-key-missing"},
+		{name: "idempotency key reused for another request", idem: "used-once", body: `{"amount":200,"currency":"usd","token":"pm_card_visa"}`, status: 409, problem: "idempotency-key-reused"},
 		{name: "no api key", key: "-", body: `{"amount":100,"currency":"usd","token":"pm_card_visa"}`, status: 401, problem: "unauthenticated"},
 		{name: "revoked key", key: "revoked", body: `{"amount":100,"currency":"usd","token":"pm_card_visa"}`, status: 401, problem: "revoked-api-key"},
 		{name: "scope missing", key: "payments", path: "/v1/refunds", body: `{"payment":"pi_123"}`, status: 403, problem: "scope-missing"},
