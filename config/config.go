@@ -51,6 +51,9 @@ type Audit struct {
 	CheckpointEvery int `yaml:"checkpoint_every"`
 	// RetentionDays is how long records are kept; PCI DSS 10.5.1 asks for at least a year.
 	RetentionDays int `yaml:"retention_days"`
+	// CryptoperiodDays is how old a secret or the transit key may get before the compliance
+	// report fails PCI DSS 3.6/3.7 for it (default 365).
+	CryptoperiodDays int `yaml:"cryptoperiod_days"`
 }
 
 // Scrub configures redaction. Card numbers, CVCs, SSNs, bank numbers and secrets are always

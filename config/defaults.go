@@ -28,7 +28,7 @@ func Default() Config {
 			SignatureHeader:       "Tokenwall-Signature",
 		},
 		Store:    Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
-		Audit:    Audit{CheckpointEvery: 1000, RetentionDays: 400},
+		Audit:    Audit{CheckpointEvery: 1000, RetentionDays: 400, CryptoperiodDays: 365},
 		Webhooks: defaultWebhooks(),
 		API:      defaultAPI(),
 		Vault: Vault{

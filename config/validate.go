@@ -283,6 +283,9 @@ func (a Audit) validate(p *problems) {
 	if a.RetentionDays < 365 {
 		p.addf("audit.retention_days", "%d is less than 365: PCI DSS 10.5.1 asks for at least 12 months", a.RetentionDays)
 	}
+	if a.CryptoperiodDays < 1 || a.CryptoperiodDays > 3650 {
+		p.addf("audit.cryptoperiod_days", "%d is not between 1 and 3650", a.CryptoperiodDays)
+	}
 }
 
 // httpURLish parses raw as an absolute URL with one of schemes and a host.

@@ -22,6 +22,7 @@ func (s *Server) apiRoutes() {
 	v1.GET("/openapi.json", s.openAPI)
 	v1.GET("/admin/webhooks", s.listWebhooks, s.requireScope(ScopeAdmin))
 	v1.POST("/admin/webhooks/:id/replay", s.replayWebhook, s.requireScope(ScopeAdmin))
+	v1.GET("/reports", s.getReport, s.requireScope(ScopeReports))
 	for _, r := range s.apiHandlers() {
 		v1.Add(r.method, r.path, r.handler, s.requireScope(r.scope), s.idempotent)
 	}
@@ -40,6 +41,9 @@ func (s *Server) openAPI(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "application/json", openAPIDoc)
 }
+
+// errNoTransit is why /v1/reports is unavailable without a transit key.
+var errNoTransit = errors.New("no transit key to sign reports with")
 
 var problemCardData = problemf(http.StatusBadRequest, "card-data-refused", "Card data refused",
 	"the API takes gateway tokens (pm_…), never card numbers; tokenize through the checkout")

@@ -185,6 +185,7 @@ var testKeys = map[string][]string{
 	"billing":  {proxy.ScopePayments, proxy.ScopeRefunds, proxy.ScopeCustomers, proxy.ScopeErase},
 	"revoked":  {proxy.ScopeAdmin, proxy.ScopePayments},
 	"mtls":     {proxy.ScopeAdmin},
+	"auditor":  {proxy.ScopeReports},
 }
 
 // leakyCard is the card number the /leaky upstream page shows (Stripe's test Mastercard).
@@ -275,6 +276,11 @@ func newHarness(t *testing.T, o options) *harness {
 	if err := admin.WriteKV(ctx, prefix+"/signing", string(h.signingKey)); err != nil {
 		t.Fatal(err)
 	}
+	// The audit key is in Vault too, for the compliance report's chain verification.
+	if err := admin.WriteKV(ctx, prefix+"/audit-hmac", hex.EncodeToString(h.auditKey)); err != nil {
+		t.Fatal(err)
+	}
+	h.auditKey = []byte(hex.EncodeToString(h.auditKey))
 
 	cfg := config.Default()
 	cfg.Listen.Addr = "127.0.0.1:0"
@@ -298,7 +304,7 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	cfg.Vault.Address = o.vault.Addr
 	cfg.Vault.Auth.TokenFile = tokenFile
-	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath = prefix+"/stripe", prefix+"/signing"
+	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath, cfg.Vault.AuditKeyPath = prefix+"/stripe", prefix+"/signing", prefix+"/audit-hmac"
 	if o.maxAge != 0 {
 		cfg.Vault.MaxAge, cfg.Vault.RefreshInterval = config.Duration(o.maxAge), config.Duration(o.refresh)
 	}
@@ -380,7 +386,8 @@ func (h *harness) start(ctx context.Context) {
 		t.Fatal(err)
 	}
 	var metrics *proxy.Metrics
-	paths := map[string]string{vault.SecretStripeKey: cfg.Vault.StripeKeyPath, vault.SecretSigningKey: cfg.Vault.SigningKeyPath}
+	paths := map[string]string{vault.SecretStripeKey: cfg.Vault.StripeKeyPath, vault.SecretSigningKey: cfg.Vault.SigningKeyPath,
+		vault.SecretAuditKey: cfg.Vault.AuditKeyPath}
 	proxy.WebhookSecretPaths(cfg.Webhooks, paths)
 	if cfg.API.Enabled {
 		paths[vault.SecretAPIKeys] = cfg.API.KeysPath
@@ -400,8 +407,10 @@ func (h *harness) start(ctx context.Context) {
 	}
 	if h.pgDSN != "" {
 		h.store, err = postgres.Open(ctx, h.pgDSN, postgres.Options{})
+		cfg.Store.Driver, h.cfg.Store.Driver = "postgres", "postgres"
 	} else {
 		h.dbPath = filepath.Join(filepath.Dir(h.logPath), "tokenwall.db")
+		cfg.Store.SQLitePath, h.cfg.Store.SQLitePath = h.dbPath, h.dbPath
 		for _, sfx := range []string{"", "-wal", "-shm"} {
 			_ = os.Remove(h.dbPath + sfx)
 		}
@@ -427,7 +436,8 @@ func (h *harness) start(ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics, Audit: h.trail, Store: h.store}
+	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics, Audit: h.trail, Store: h.store,
+		Transit: h.transit}
 	if cfg.Webhooks.Enabled {
 		h.hooks, err = proxy.NewWebhooks(cfg, proxy.WebhookDeps{Secrets: h.cache, Store: h.store, Audit: h.trail, Metrics: metrics, Log: lg})
 		if err != nil {

@@ -45,6 +45,9 @@ type Deps struct {
 	// Store is tokenwall's state (outbox, idempotency records); required when
 	// Config.API.Enabled.
 	Store store.Store
+	// Transit signs compliance reports (GET /v1/reports) and reads the transit key's
+	// metadata for them; without it the endpoint answers 503.
+	Transit TransitKey
 	// Webhooks handles the gateway's webhook endpoint (Config.Webhooks.Path); required when
 	// Config.Webhooks.Enabled. It reads and limits the body itself and answers every method.
 	Webhooks http.Handler
@@ -69,6 +72,7 @@ type Server struct {
 	limiter  *rateLimiter
 	inflight inFlight
 	payments gateway.Payments
+	transit  TransitKey
 }
 
 // New builds the server: routes, middleware and the upstream proxy.
@@ -83,7 +87,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("proxy: the API is enabled but no Store was given")
 	}
 	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now,
-		webhooks: d.Webhooks, store: d.Store}
+		webhooks: d.Webhooks, store: d.Store, transit: d.Transit}
 	if d.Config.API.Enabled {
 		p, ok := d.Gateway.(gateway.Payments)
 		if !ok {

@@ -155,3 +155,46 @@ func TestReadKVNamesTheMissingSecret(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestTransitKeyInfoAndCAS: the transit key's version and rotation time come from Vault, a
+// rotation moves them, and a missing key is named; a check-and-set write refuses a stale
+// version.
+func TestTransitKeyInfoAndCAS(t *testing.T) {
+	v := startVault(t)
+	ctx := context.Background()
+	c, err := vault.Dial(ctx, vault.Options{Address: v.Addr, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: writeFile(t, v.Token)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnableTransitKey(ctx, "transit", "report-test"); err != nil {
+		t.Fatal(err)
+	}
+	tr := c.Transit("transit", "report-test")
+	ver, at, err := tr.KeyInfo(ctx)
+	if err != nil || ver != 1 || time.Since(at) > time.Minute || time.Since(at) < 0 {
+		t.Fatalf("KeyInfo: version %d at %s, %v", ver, at, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	vaultAPI(t, v, "POST", "transit/keys/report-test/rotate", nil)
+	ver2, at2, err := tr.KeyInfo(ctx)
+	if err != nil || ver2 != 2 || !at2.After(at) {
+		t.Fatalf("after rotate: version %d at %s (before %s), %v", ver2, at2, at, err)
+	}
+	if _, _, err := c.Transit("transit", "no-such-key").KeyInfo(ctx); !errors.Is(err, vault.ErrMissing) {
+		t.Fatalf("missing key: %v", err)
+	}
+
+	if err := c.WriteKVCAS(ctx, "cas/test", "one", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteKVCAS(ctx, "cas/test", "two", 0); !errors.Is(err, vault.ErrConflict) {
+		t.Fatalf("second create: %v, want ErrConflict", err)
+	}
+	if err := c.WriteKVCAS(ctx, "cas/test", "two", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteKVCAS(ctx, "cas/test", "three", 1); !errors.Is(err, vault.ErrConflict) {
+		t.Fatalf("stale version: %v, want ErrConflict", err)
+	}
+}

@@ -3,7 +3,10 @@ package vault
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 )
@@ -74,4 +77,49 @@ func (c *Client) EnableTransitKey(ctx context.Context, mount, key string) error 
 		return classify(fmt.Errorf("create transit key %s: %w", key, err))
 	}
 	return nil
+}
+
+// KeyInfo reads the transit key's latest version and when that version was created (its
+// last rotation).
+func (t *Transit) KeyInfo(ctx context.Context) (latest int, rotatedAt time.Time, err error) {
+	s, err := t.c.api.Logical().ReadWithContext(ctx, t.mount+"/keys/"+t.key)
+	if err != nil {
+		return 0, time.Time{}, classify(fmt.Errorf("transit key %s: %w", t.key, err))
+	}
+	if s == nil || s.Data == nil {
+		return 0, time.Time{}, fmt.Errorf("vault: %w: transit key %s", ErrMissing, t.key)
+	}
+	v, err := jsonInt(s.Data["latest_version"])
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("vault: transit key %s: latest_version: %w", t.key, err)
+	}
+	keys, _ := s.Data["keys"].(map[string]any)
+	switch k := keys[strconv.Itoa(v)].(type) {
+	case map[string]any: // asymmetric keys: {"creation_time": "…", "public_key": …}
+		if ct, ok := k["creation_time"].(string); ok {
+			rotatedAt, err = time.Parse(time.RFC3339Nano, ct)
+		}
+	default: // symmetric keys: the creation time in Unix seconds
+		if n, e := jsonInt(k); e == nil {
+			rotatedAt = time.Unix(int64(n), 0)
+		}
+	}
+	if err != nil || rotatedAt.IsZero() {
+		return v, time.Time{}, fmt.Errorf("vault: transit key %s: no creation time for version %d", t.key, v)
+	}
+	return v, rotatedAt.UTC(), nil
+}
+
+// jsonInt reads a number Vault's API decoded as json.Number, float64 or int.
+func jsonInt(v any) (int, error) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return int(i), err
+	case float64:
+		return int(n), nil
+	case int:
+		return n, nil
+	}
+	return 0, fmt.Errorf("not a number: %T", v)
 }

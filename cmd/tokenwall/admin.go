@@ -50,7 +50,10 @@ func (a *adminConn) transit() *vault.Transit {
 
 // trail is an audit trail on st for a maintenance command's own events; the caller closes
 // it, which writes a signed checkpoint.
-func (a *adminConn) trail(st store.Store) (*audit.Trail, error) {
+func (a *adminConn) trail(st store.Store) (*audit.Trail, error) { return a.trailOn(st) }
+
+// trailOn is trail on any audit store.
+func (a *adminConn) trailOn(st store.Audit) (*audit.Trail, error) {
 	scrubber, err := a.cfg.Scrub.Scrubber()
 	if err != nil {
 		return nil, err

@@ -35,6 +35,10 @@ usage:
                                     send a dead webhook event again (audited)
   tokenwall keys create --scopes S[,S…] [--name N] | list | revoke KEY_ID --config FILE
                                     manage /v1 API keys (hashes in Vault; audited)
+  tokenwall report [--from DATE] [--to DATE] [--format html|json|pdf] -o FILE --config FILE
+                                    the signed PCI DSS evidence report (audited)
+  tokenwall report verify [--sig FILE.sig] --config FILE REPORT
+                                    check a report's signature (exit 1 when edited)
 `
 
 // command is one subcommand: it gets its arguments and returns the process exit code.
@@ -61,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"audit":        runAudit,
 		"webhooks":     runWebhooks,
 		"keys":         runKeys,
+		"report":       runReport,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)

@@ -29,6 +29,8 @@ type progress struct {
 	now   func() time.Time
 	last  time.Time // when the bar was last drawn; zero before the first time
 	drawn bool      // the bar is on the screen now
+	// records: the bar counts records, not bytes.
+	records bool
 	// beforeDraw runs just before the bar is drawn, with the line already erased: output
 	// held back meanwhile (findings on stdout) is written there, above the bar.
 	beforeDraw func()
@@ -74,8 +76,12 @@ func (p *progress) bar() string {
 		pct = min(100, p.done*100/p.total)
 	}
 	cells := int(pct) * progressWidth / 100
+	done, total := humanBytes(p.done), humanBytes(p.total)
+	if p.records {
+		done, total = fmt.Sprintf("%d", p.done), fmt.Sprintf("%d records", p.total)
+	}
 	return fmt.Sprintf("%s[%s%s] %s / %s %3d%%", clearLine, strings.Repeat("#", cells),
-		strings.Repeat(" ", progressWidth-cells), humanBytes(p.done), humanBytes(p.total), pct)
+		strings.Repeat(" ", progressWidth-cells), done, total, pct)
 }
 
 // humanBytes prints n in B, KiB, MiB, GiB or TiB, with one decimal above bytes.

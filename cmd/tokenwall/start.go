@@ -157,7 +157,8 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if err != nil {
 		return nil, err
 	}
-	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics, Audit: st.trail, Store: st.store}
+	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: st.cache, Gateway: gw, Metrics: metrics, Audit: st.trail, Store: st.store,
+		Transit: st.client.Transit(cfg.Vault.TransitMount, cfg.Vault.TransitKey)}
 	if cfg.Webhooks.Enabled {
 		st.hooks, err = proxy.NewWebhooks(cfg, proxy.WebhookDeps{Secrets: st.cache, Store: st.store, Audit: st.trail,
 			Scrubber: scrubber, Metrics: metrics, Log: lg})

@@ -1,0 +1,225 @@
+// Package report builds tokenwall's compliance report (PCI DSS evidence) from the audit trail
+// and from checks run at report time, renders it (self-contained HTML, JSON, PDF) and signs
+// it with Vault's transit engine so it cannot be edited afterwards.
+package report
+
+import "time"
+
+// FormatVersion is the version of the report's JSON form.
+const FormatVersion = 1
+
+// Statuses of a requirement, decided by its evidence.
+const (
+	Pass = "PASS"
+	Fail = "FAIL"
+	NA   = "N/A"
+)
+
+// Report is everything a report says. The HTML and PDF forms render it; the JSON form is it.
+type Report struct {
+	FormatVersion int       `json:"format_version"`
+	ID            string    `json:"id"`
+	GeneratedAt   time.Time `json:"generated_at"`
+	// From and To bound the period (From inclusive, To exclusive), UTC.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Host names the tokenwall installation (host name) that produced the report.
+	Host         string        `json:"host"`
+	Summary      Summary       `json:"summary"`
+	Daily        []Day         `json:"daily"`
+	Requirements []Requirement `json:"requirements"`
+	Evidence     Evidence      `json:"evidence"`
+	Flow         Flow          `json:"flow"`
+}
+
+// Summary counts what happened in the period, from the audit trail.
+type Summary struct {
+	// Records is how many audit records lie in the period.
+	Records int64 `json:"records"`
+
+	TokenizationsSucceeded int64            `json:"tokenizations_succeeded"`
+	TokenizationsFailed    int64            `json:"tokenizations_failed"`
+	TokenizeFailuresByCode map[string]int64 `json:"tokenize_failures_by_code"`
+	TokenizationsByBrand   map[string]int64 `json:"tokenizations_by_brand"`
+	CardEscapesRefused     int64            `json:"card_escapes_refused"`
+	CardEscapesAlerted     int64            `json:"card_escapes_alerted"`
+
+	Charges       int64 `json:"charges"`
+	ChargesFailed int64 `json:"charges_failed"`
+	Captures      int64 `json:"captures"`
+	Refunds       int64 `json:"refunds"`
+	RefundsFailed int64 `json:"refunds_failed"`
+
+	WebhooksReceived          int64            `json:"webhooks_received"`
+	WebhooksDuplicate         int64            `json:"webhooks_duplicate"`
+	WebhooksRejected          int64            `json:"webhooks_rejected"`
+	WebhookRejectionsByReason map[string]int64 `json:"webhook_rejections_by_reason"`
+	WebhooksDelivered         int64            `json:"webhooks_delivered"`
+	WebhooksDead              int64            `json:"webhooks_dead"`
+	WebhooksReplayed          int64            `json:"webhooks_replayed"`
+
+	// Erasures are the erasure requests of the period, each against the 48-hour promise.
+	Erasures []Erasure `json:"erasures"`
+
+	APIRefusalsByReason map[string]int64 `json:"api_refusals_by_reason"`
+	AdminAccess         int64            `json:"admin_access"`
+	KeysCreated         int64            `json:"api_keys_created"`
+	KeysRevoked         int64            `json:"api_keys_revoked"`
+	SecretRefreshFailed int64            `json:"secret_refresh_failures"`
+	Startups            int64            `json:"startups"`
+	ReportsGenerated    int64            `json:"reports_generated"`
+}
+
+// ErasurePromise is how long an erasure may take: the merchant promises 48 hours.
+const ErasurePromise = 48 * time.Hour
+
+// Erasure is one erasure request: when it came, how long it took, whether that kept the promise.
+type Erasure struct {
+	Receipt     string    `json:"receipt"`
+	Subject     string    `json:"subject"` // the audit pseudonym, linked to no one after the erasure
+	RequestedAt time.Time `json:"requested_at"`
+	CompletedAt time.Time `json:"completed_at"`
+	DurationMS  int64     `json:"duration_ms"`
+	WithinSLA   bool      `json:"within_48h"`
+}
+
+// Day is one day's volume, for the charts.
+type Day struct {
+	Date          string `json:"date"` // YYYY-MM-DD, UTC
+	Tokenizations int64  `json:"tokenizations"`
+	Charges       int64  `json:"charges"`
+	Refunds       int64  `json:"refunds"`
+	Webhooks      int64  `json:"webhooks"`
+	Refusals      int64  `json:"refusals"` // card-escape, webhook and API refusals
+}
+
+// Requirement is one PCI DSS v4.0.1 requirement with the evidence that decided its status.
+type Requirement struct {
+	ID       string   `json:"id"` // "3.3.1", "3.6/3.7", "8.2/8.6", …
+	Title    string   `json:"title"`
+	Status   string   `json:"status"` // Pass, Fail or NA
+	Evidence []string `json:"evidence"`
+}
+
+// Evidence is what tokenwall checked at report time.
+type Evidence struct {
+	TLS        TLSEvidence       `json:"tls"`
+	DataAtRest []ScanEvidence    `json:"data_at_rest"`
+	Chain      ChainEvidence     `json:"audit_chain"`
+	Secrets    []SecretEvidence  `json:"secrets"`
+	TransitKey TransitEvidence   `json:"transit_key"`
+	Keys       []KeyEvidence     `json:"api_keys"`
+	Retention  RetentionEvidence `json:"retention"`
+	Logging    LoggingEvidence   `json:"logging"`
+}
+
+// TLSEvidence is the result of connecting to tokenwall's own listener with each protocol
+// version and each TLS 1.2 cipher suite Go knows.
+type TLSEvidence struct {
+	Addr string `json:"addr"`
+	// Error, when set, says why the listener could not be probed at all.
+	Error    string       `json:"error,omitempty"`
+	Versions []TLSVersion `json:"versions"`
+	Suites   []TLSSuite   `json:"tls12_suites"`
+}
+
+// TLSVersion is whether a protocol version was accepted.
+type TLSVersion struct {
+	Version  string `json:"version"` // "TLS 1.0" … "TLS 1.3"
+	Accepted bool   `json:"accepted"`
+}
+
+// TLSSuite is whether a TLS 1.2 cipher suite was accepted, and whether it is AEAD.
+type TLSSuite struct {
+	Name     string `json:"name"`
+	Accepted bool   `json:"accepted"`
+	AEAD     bool   `json:"aead"`
+}
+
+// ScanEvidence is a `tokenwall scan` of one place tokenwall writes (database, logs).
+type ScanEvidence struct {
+	What     string         `json:"what"` // "database", "logs"
+	Path     string         `json:"path"`
+	Files    int            `json:"files"`
+	Bytes    int64          `json:"bytes"`
+	Findings int            `json:"findings"`
+	ByKind   map[string]int `json:"by_kind"`
+	Error    string         `json:"error,omitempty"`
+}
+
+// ChainEvidence is `audit verify` over the period.
+type ChainEvidence struct {
+	OK          bool   `json:"ok"`
+	From        int64  `json:"from_seq"`
+	To          int64  `json:"to_seq"`
+	Records     int64  `json:"records"`
+	Checkpoints int64  `json:"signed_checkpoints"`
+	FirstBad    int64  `json:"first_bad_seq,omitempty"`
+	Problem     string `json:"problem,omitempty"`
+}
+
+// SecretEvidence is one secret's Vault KV metadata against the cryptoperiod.
+type SecretEvidence struct {
+	Name             string    `json:"name"`
+	Path             string    `json:"path"`
+	Version          int       `json:"version"`
+	CreatedAt        time.Time `json:"created_at"`
+	AgeDays          int       `json:"age_days"`
+	CryptoperiodDays int       `json:"cryptoperiod_days"`
+	Expired          bool      `json:"expired"`
+	Error            string    `json:"error,omitempty"`
+}
+
+// TransitEvidence is the transit key that signs checkpoints and reports.
+type TransitEvidence struct {
+	Name          string    `json:"name"`
+	LatestVersion int       `json:"latest_version"`
+	RotatedAt     time.Time `json:"rotated_at"`
+	AgeDays       int       `json:"age_days"`
+	Error         string    `json:"error,omitempty"`
+}
+
+// KeyEvidence is one API key: who may do what, and when it was last used.
+type KeyEvidence struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name,omitempty"`
+	Scopes    []string   `json:"scopes"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	LastUsed  *time.Time `json:"last_used,omitempty"`
+	Calls     int64      `json:"calls_in_period"`
+	Refusals  int64      `json:"refusals_in_period"`
+}
+
+// RetentionEvidence is the configured retention against PCI DSS 10.5.1's twelve months.
+type RetentionEvidence struct {
+	ConfiguredDays int       `json:"configured_days"`
+	OldestRecord   time.Time `json:"oldest_record"`
+	OldestAgeDays  int       `json:"oldest_age_days"`
+}
+
+// LoggingEvidence is how logs treat card numbers.
+type LoggingEvidence struct {
+	CardMask string `json:"card_mask"` // brand_last4 or first6_last4
+	LogFile  string `json:"log_file,omitempty"`
+}
+
+// Flow is the card data flow, drawn from the configuration.
+type Flow struct {
+	Listen     string      `json:"listen"`
+	Upstream   string      `json:"upstream"`
+	Gateway    string      `json:"gateway"`
+	Routes     []FlowRoute `json:"routes"`
+	Webhooks   string      `json:"webhooks_path,omitempty"`
+	DeliverURL string      `json:"webhooks_deliver_url,omitempty"`
+	API        bool        `json:"api"`
+}
+
+// FlowRoute is one tokenization route: the card fields it takes and what the app receives.
+type FlowRoute struct {
+	Path         string   `json:"path"`
+	Methods      []string `json:"methods"`
+	Body         string   `json:"body"`
+	CardFields   []string `json:"card_fields"`
+	ResultFields []string `json:"result_fields"`
+}
