@@ -26,6 +26,7 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"tsp":      formatTimePtr,
 	"bytesize": formatBytes,
 	"join":     strings.Join,
+	"obsolete": obsoleteTLS,
 }).Parse(templateText))
 
 // HTML writes r as one self-contained HTML page: inline CSS and SVG, no scripts, no outside
@@ -129,6 +130,16 @@ type scanRow struct {
 type retentionView struct {
 	RetentionEvidence
 	MeetsYear bool
+}
+
+// obsoleteTLS reports whether a protocol version is one PCI DSS no longer counts as strong
+// cryptography, so that accepting it is marked on the page.
+func obsoleteTLS(version string) bool {
+	switch version {
+	case "SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1":
+		return true
+	}
+	return false
 }
 
 // pciRetentionDays is PCI DSS 10.5.1's minimum audit log retention: twelve months.

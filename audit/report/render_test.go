@@ -452,6 +452,15 @@ func TestHTMLEdgeCases(t *testing.T) {
 				t.Error("chart caption wrong for an idle year")
 			}
 		}},
+		{name: "obsolete tls accepted", report: func() Report {
+			r := fixtureReport()
+			r.Evidence.TLS.Versions[1].Accepted = true // TLS 1.1
+			return r
+		}, check: func(t *testing.T, page string) {
+			if !strings.Contains(visibleText(page), "TLS 1.0 refused TLS 1.1 accepted (obsolete) TLS 1.2 accepted TLS 1.3 accepted") {
+				t.Error("an accepted TLS 1.1 is not marked obsolete")
+			}
+		}},
 		{name: "flow without webhooks or api", report: func() Report {
 			r := fixtureReport()
 			r.Flow.Webhooks, r.Flow.DeliverURL, r.Flow.API = "", "", false
