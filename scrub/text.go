@@ -63,7 +63,13 @@ func Text(src []byte) []byte { return std.Text(src) }
 
 // ContainsPAN reports whether src holds a card number (or track data), in any of the forms
 // the detector knows: plain, grouped, url-encoded separators.
-func ContainsPAN(src []byte) bool {
+func ContainsPAN(src []byte) bool { return containsPAN(src, 0) }
+
+// maxPANDepth bounds how many keys deep containsPAN looks again inside a redacted value:
+// "token":"password=…" nested a thousand times must not cost a thousand scans.
+const maxPANDepth = 3
+
+func containsPAN(src []byte, depth int) bool {
 	for _, f := range std.appendFindings(nil, src) {
 		// A value found by key alone (card_number=abc, track2=…) has no brand: it is not a
 		// card number.
@@ -71,9 +77,9 @@ func ContainsPAN(src []byte) bool {
 			return true
 		}
 		// A card under another sensitive key ("token":"4242…") is redacted as that key's
-		// kind; the value alone is looked at again so the card is still seen. The span is
-		// shorter than src, so this ends.
-		if f.Kind != KindCard && f.Kind != KindTrack && f.End-f.Start >= 12 && f.End-f.Start < len(src) && ContainsPAN(src[f.Start:f.End]) {
+		// kind; the value alone is looked at again so the card is still seen.
+		if f.Kind != KindCard && f.Kind != KindTrack && depth < maxPANDepth && f.End-f.Start >= 12 && f.End-f.Start < len(src) &&
+			containsPAN(src[f.Start:f.End], depth+1) {
 			return true
 		}
 	}
