@@ -30,7 +30,7 @@ func problemOf(t *testing.T, resp *http.Response, body string) (typ string, doc 
 // secret appears in no log line and no audit record.
 func TestAPIAccess(t *testing.T) {
 	h := newHarness(t, options{api: true, webhooks: true})
-	wrongSecret := "twk_" + strings.Repeat("0", 16) + "_" + strings.Repeat("a", 64)
+	wrongSecret := "twk_" + strings.Repeat("a", 16) + "_" + strings.Repeat("a", 64)
 	known := h.keys["admin"]
 	forged := known[:len(known)-1] + map[bool]string{true: "0", false: "1"}[known[len(known)-1] != '0']
 	tests := []struct {

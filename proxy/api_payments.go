@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -69,7 +68,7 @@ func (s *Server) pseudonym(ctx context.Context, customer string) (string, error)
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(customer))
-	return "subject:" + hex.EncodeToString(m.Sum(nil)[:12]), nil
+	return "subject:" + letterID(m.Sum(nil)[:12]), nil
 }
 
 // gatewayFailed records a failed gateway call and returns its problem.

@@ -25,7 +25,7 @@ const (
 // Scopes lists every scope, in the order `tokenwall keys` prints them.
 var Scopes = []string{ScopePayments, ScopeRefunds, ScopeCustomers, ScopeErase, ScopeReports, ScopeAdmin}
 
-// apiKeyPrefix starts every tokenwall API key: twk_<16 hex id>_<64 hex secret>. The scrubber
+// apiKeyPrefix starts every tokenwall API key: twk_<16 letters a-p, the id>_<64 hex secret>. The scrubber
 // knows the shape, so a key pasted into a log line is redacted.
 const apiKeyPrefix = "twk_"
 
@@ -71,7 +71,7 @@ func ParseKeySet(b []byte) (KeySet, error) {
 	seen := map[string]bool{}
 	subjects := map[string]bool{}
 	for i, k := range ks.Keys {
-		if !isHexN(k.ID, 16) || !isHexN(k.SHA256, 64) || seen[k.ID] {
+		if !isLetterID(k.ID, 16) || !isHexN(k.SHA256, 64) || seen[k.ID] {
 			return KeySet{}, fmt.Errorf("%w: key %d has a bad or repeated id or hash", ErrKeySet, i)
 		}
 		if k.ClientCertSubject != "" {
@@ -148,7 +148,7 @@ func NewAPIKey(name string, scopes []string, now time.Time) (APIKey, string, err
 	}
 	secretHex := hex.EncodeToString(secret[:])
 	sum := sha256.Sum256([]byte(secretHex))
-	k := APIKey{ID: hex.EncodeToString(id[:]), Name: name, SHA256: hex.EncodeToString(sum[:]),
+	k := APIKey{ID: letterID(id[:]), Name: name, SHA256: hex.EncodeToString(sum[:]),
 		Scopes: slices.Clone(scopes), CreatedAt: now.UTC()}
 	return k, apiKeyPrefix + k.ID + "_" + secretHex, nil
 }
@@ -160,7 +160,7 @@ func splitAPIKey(key string) (id, secret string, ok bool) {
 		return "", "", false
 	}
 	id, secret, found = strings.Cut(rest, "_")
-	if !found || !isHexN(id, 16) || !isHexN(secret, 64) {
+	if !found || !isLetterID(id, 16) || !isHexN(secret, 64) {
 		return "", "", false
 	}
 	return id, secret, true

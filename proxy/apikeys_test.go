@@ -51,14 +51,15 @@ func TestValidScopes(t *testing.T) {
 }
 
 func TestParseKeySet(t *testing.T) {
-	good := `{"keys":[{"id":"0123456789abcdef","sha256":"` + strings.Repeat("ab", 32) + `","scopes":["admin"],"created_at":"2026-11-28T00:00:00Z"}]}`
+	good := `{"keys":[{"id":"abcdefghijklmnop","sha256":"` + strings.Repeat("ab", 32) + `","scopes":["admin"],"created_at":"2026-11-28T00:00:00Z"}]}`
 	if ks, err := ParseKeySet([]byte(good)); err != nil || len(ks.Keys) != 1 {
 		t.Fatalf("good set: %v", err)
 	}
 	for name, bad := range map[string]string{
 		"not JSON":       `{"keys":`,
-		"short id":       strings.Replace(good, "0123456789abcdef", "0123", 1),
-		"upper-case id":  strings.Replace(good, "0123456789abcdef", "0123456789ABCDEF", 1),
+		"short id":       strings.Replace(good, "abcdefghijklmnop", "abcd", 1),
+		"upper-case id":  strings.Replace(good, "abcdefghijklmnop", "ABCDEFGHIJKLMNOP", 1),
+		"hex id":         strings.Replace(good, "abcdefghijklmnop", "0123456789abcdef", 1),
 		"short hash":     strings.Replace(good, strings.Repeat("ab", 32), "abab", 1),
 		"unknown scope":  strings.Replace(good, `["admin"]`, `["root"]`, 1),
 		"no scope":       strings.Replace(good, `["admin"]`, `[]`, 1),
@@ -72,7 +73,7 @@ func TestParseKeySet(t *testing.T) {
 }
 
 func TestSplitAPIKey(t *testing.T) {
-	id, secret := "0123456789abcdef", strings.Repeat("f", 64)
+	id, secret := "abcdefghijklmnop", strings.Repeat("f", 64)
 	for name, tc := range map[string]struct {
 		in string
 		ok bool
@@ -83,6 +84,7 @@ func TestSplitAPIKey(t *testing.T) {
 		"short secret":    {"twk_" + id + "_" + secret[:63], false},
 		"long secret":     {"twk_" + id + "_" + secret + "f", false},
 		"upper-case":      {"twk_" + strings.ToUpper(id) + "_" + secret, false},
+		"hex id":          {"twk_0123456789abcdef_" + secret, false},
 		"no separator":    {"twk_" + id + secret, false},
 		"empty":           {"", false},
 		"trailing suffix": {"twk_" + id + "_" + secret + "_x", false},

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"regexp"
 	"sort"
@@ -18,7 +17,7 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
 func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return letterID(b[:])
 }
 
 // contentSecurityPolicy allows the billing app's own pages and nothing else.

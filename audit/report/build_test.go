@@ -74,7 +74,7 @@ func seed(t *testing.T) (*sqlite.Store, edSigner, time.Time) {
 	}
 	before, d1, d2, after := day1.Add(-time.Hour), day1.Add(10*time.Hour), day1.Add(34*time.Hour), day1.Add(49*time.Hour)
 	rec(before, 5, audit.Event{Type: audit.EventTokenize, Outcome: audit.Success, Details: map[string]string{"brand": "visa"}})
-	rec(before, 1, audit.Event{Type: audit.EventCharge, Actor: "key:0123456789abcdef", Outcome: audit.Success})
+	rec(before, 1, audit.Event{Type: audit.EventCharge, Actor: "key:abcdefghijklmnop", Outcome: audit.Success})
 	rec(d1, 1, audit.Event{Type: audit.EventStartup, Actor: audit.ActorSystem, Outcome: audit.Success})
 	rec(d1, 7, audit.Event{Type: audit.EventTokenize, Outcome: audit.Success, Details: map[string]string{"brand": "visa"}})
 	rec(d2, 4, audit.Event{Type: audit.EventTokenize, Outcome: audit.Success, Details: map[string]string{"brand": "mastercard"}})
@@ -82,10 +82,10 @@ func seed(t *testing.T) (*sqlite.Store, edSigner, time.Time) {
 	rec(d2, 2, audit.Event{Type: audit.EventTokenizeFailed, Outcome: audit.Failure, Reason: "card_declined"})
 	rec(d1, 2, audit.Event{Type: audit.EventCardEscapeBlocked, Outcome: audit.Failure, Reason: "card_outside_tokenization_route"})
 	rec(d2, 1, audit.Event{Type: audit.EventCardEscapeAlerted, Outcome: audit.Success})
-	rec(d1, 6, audit.Event{Type: audit.EventCharge, Actor: "key:0123456789abcdef", Outcome: audit.Success})
-	rec(d2, 1, audit.Event{Type: audit.EventCharge, Actor: "key:0123456789abcdef", Outcome: audit.Failure, Reason: "card_declined"})
-	rec(d2, 2, audit.Event{Type: audit.EventCapture, Actor: "key:0123456789abcdef", Outcome: audit.Success})
-	rec(d2, 3, audit.Event{Type: audit.EventRefund, Actor: "key:0123456789abcdef", Outcome: audit.Success})
+	rec(d1, 6, audit.Event{Type: audit.EventCharge, Actor: "key:abcdefghijklmnop", Outcome: audit.Success})
+	rec(d2, 1, audit.Event{Type: audit.EventCharge, Actor: "key:abcdefghijklmnop", Outcome: audit.Failure, Reason: "card_declined"})
+	rec(d2, 2, audit.Event{Type: audit.EventCapture, Actor: "key:abcdefghijklmnop", Outcome: audit.Success})
+	rec(d2, 3, audit.Event{Type: audit.EventRefund, Actor: "key:abcdefghijklmnop", Outcome: audit.Success})
 	rec(d1, 9, audit.Event{Type: audit.EventWebhookReceived, Actor: "gateway:stripe", Outcome: audit.Success, Details: map[string]string{"duplicate": "false"}})
 	rec(d1, 2, audit.Event{Type: audit.EventWebhookReceived, Actor: "gateway:stripe", Outcome: audit.Success, Details: map[string]string{"duplicate": "true"}})
 	rec(d2, 4, audit.Event{Type: audit.EventWebhookRejected, Actor: "anonymous", Outcome: audit.Failure, Reason: "bad_signature"})
@@ -93,11 +93,11 @@ func seed(t *testing.T) (*sqlite.Store, edSigner, time.Time) {
 	rec(d1, 8, audit.Event{Type: audit.EventWebhookDelivered, Actor: audit.ActorSystem, Outcome: audit.Success})
 	rec(d2, 1, audit.Event{Type: audit.EventWebhookDead, Actor: audit.ActorSystem, Outcome: audit.Failure, Reason: "max_age_exceeded"})
 	rec(d2, 3, audit.Event{Type: audit.EventAPIAuthFailed, Actor: "anonymous", Outcome: audit.Failure, Reason: "bad_api_key"})
-	rec(d2, 2, audit.Event{Type: audit.EventAPIAuthFailed, Actor: "key:0123456789abcdef", Outcome: audit.Failure, Reason: "scope_missing"})
-	rec(d2, 1, audit.Event{Type: audit.EventAdminAccess, Actor: "key:fedcba9876543210", Outcome: audit.Success})
-	rec(d1, 1, audit.Event{Type: audit.EventErasure, Actor: "key:0123456789abcdef", Outcome: audit.Success, Resource: "subject:aaaa",
+	rec(d2, 2, audit.Event{Type: audit.EventAPIAuthFailed, Actor: "key:abcdefghijklmnop", Outcome: audit.Failure, Reason: "scope_missing"})
+	rec(d2, 1, audit.Event{Type: audit.EventAdminAccess, Actor: "key:ponmlkjihgfedcba", Outcome: audit.Success})
+	rec(d1, 1, audit.Event{Type: audit.EventErasure, Actor: "key:abcdefghijklmnop", Outcome: audit.Success, Resource: "subject:aaaa",
 		Details: map[string]string{"receipt": "er_1", "duration_ms": "1500", "requested_at": d1.Add(-1500 * time.Millisecond).Format(time.RFC3339Nano)}})
-	rec(d2, 1, audit.Event{Type: audit.EventErasure, Actor: "key:0123456789abcdef", Outcome: audit.Success, Resource: "subject:bbbb",
+	rec(d2, 1, audit.Event{Type: audit.EventErasure, Actor: "key:abcdefghijklmnop", Outcome: audit.Success, Resource: "subject:bbbb",
 		Details: map[string]string{"receipt": "er_2", "duration_ms": "180000000", "requested_at": d2.Add(-50 * time.Hour).Format(time.RFC3339Nano)}})
 	rec(after, 4, audit.Event{Type: audit.EventTokenize, Outcome: audit.Success, Details: map[string]string{"brand": "amex"}})
 	if err := tr.Close(ctx); err != nil {
@@ -112,8 +112,8 @@ func TestBuildCountsTheSeededTrail(t *testing.T) {
 	r, err := report.Build(context.Background(), report.Inputs{
 		From: day1, To: day1.Add(48 * time.Hour), Now: day1.Add(50 * time.Hour), ID: "rep_test", Host: "test",
 		Store: st, RetentionDays: 400, CryptoperiodDays: 365,
-		Keys: []report.KeyInfo{{ID: "0123456789abcdef", Name: "billing", Scopes: []string{"payments", "refunds", "erase"}, CreatedAt: created},
-			{ID: "fedcba9876543210", Name: "ops", Scopes: []string{"admin"}, CreatedAt: created}},
+		Keys: []report.KeyInfo{{ID: "abcdefghijklmnop", Name: "billing", Scopes: []string{"payments", "refunds", "erase"}, CreatedAt: created},
+			{ID: "ponmlkjihgfedcba", Name: "ops", Scopes: []string{"admin"}, CreatedAt: created}},
 		Verify: func(ctx context.Context, from, to int64) (report.ChainEvidence, error) {
 			res, err := audit.Verify(ctx, st, auditKey, signer, from, to)
 			return report.ChainEvidence{OK: res.OK, From: res.From, To: res.To, Records: res.Records, Checkpoints: int64(res.Checkpoints),

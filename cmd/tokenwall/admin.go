@@ -29,6 +29,20 @@ func dialAdmin(ctx context.Context, cfg config.Config) (*adminConn, error) {
 	return &adminConn{cfg: cfg, client: c}, nil
 }
 
+// openAdmin dials Vault and opens the store, for a maintenance command; the caller closes
+// the store.
+func openAdmin(ctx context.Context, cfg config.Config) (*adminConn, store.Store, error) {
+	ac, err := dialAdmin(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := ac.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ac, st, nil
+}
+
 // open opens the configured store (running pending migrations).
 func (a *adminConn) open(ctx context.Context) (store.Store, error) {
 	return openStore(ctx, a.cfg.Store, func() (string, error) {

@@ -32,12 +32,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code != 0 {
 		return code
 	}
-	ac, err := dialAdmin(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 2
-	}
-	st, err := ac.open(ctx)
+	ac, st, err := openAdmin(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
 		return 2

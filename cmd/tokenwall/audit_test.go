@@ -16,16 +16,8 @@ import (
 // and checks with `tokenwall audit verify` that its trail verifies, then that an edited row
 // is caught and named.
 func TestServeWritesAVerifiableAuditTrail(t *testing.T) {
-	v := startVault(t)
-	cfgPath := writeConfig(t, v.Addr, writeToken(t, v.Token))
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfgPath, cfg := provisioned(t)
 	ctx := context.Background()
-	if err := provisionDevSecrets(ctx, cfg, ""); err != nil {
-		t.Fatal(err)
-	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan int, 1)

@@ -14,16 +14,8 @@ import (
 // printed once and only its hash is stored; list shows ids and scopes, never a hash; revoke
 // marks it; each change is in the audit trail; bad input is refused with a clear message.
 func TestKeysCreateListRevoke(t *testing.T) {
-	v := startVault(t)
-	cfgPath := writeConfig(t, v.Addr, writeToken(t, v.Token))
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, cfgPath, cfg := provisioned(t)
 	ctx := context.Background()
-	if err := provisionDevSecrets(ctx, cfg, ""); err != nil {
-		t.Fatal(err)
-	}
 	code, out, errb := runCmd(t, "keys", "create", "--scopes", "payments,refunds", "--name", "billing-app", "--config", cfgPath)
 	full := strings.TrimSpace(out)
 	if code != 0 || !strings.HasPrefix(full, "twk_") || len(full) != 4+16+1+64 || !strings.Contains(errb, "only time the key is shown") {

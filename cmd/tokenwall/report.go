@@ -50,12 +50,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "tokenwall: --format %q is not html, json or pdf\n", *format)
 		return 2
 	}
-	ac, err := dialAdmin(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 2
-	}
-	st, err := ac.open(ctx)
+	ac, st, err := openAdmin(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
 		return 2

@@ -18,16 +18,8 @@ import (
 // it and `tokenwall report verify` on each file: every one verifies, and a one-byte edit makes
 // verification fail (exit 1). The TLS evidence comes from probing the running listener.
 func TestReportCommand(t *testing.T) {
-	v := startVault(t)
-	cfgPath := writeConfig(t, v.Addr, writeToken(t, v.Token))
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfgPath, cfg := provisioned(t)
 	ctx := context.Background()
-	if err := provisionDevSecrets(ctx, cfg, ""); err != nil {
-		t.Fatal(err)
-	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan int, 1)
 	var errb strings.Builder

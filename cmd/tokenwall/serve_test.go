@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/devstack"
 	"github.com/tokenwall/tokenwall/testkit"
 )
@@ -158,4 +159,20 @@ func TestCheckConfig(t *testing.T) {
 	if code, _, _ := runCmd(t, "nonsense"); code != 2 {
 		t.Errorf("unknown command exit %d, want 2", code)
 	}
+}
+
+// provisioned starts a Vault dev server with the dev secrets and transit key, writes a valid
+// config for it, and returns the server, the config's path and the loaded config.
+func provisioned(t *testing.T) (*devstack.Vault, string, config.Config) {
+	t.Helper()
+	v := startVault(t)
+	cfgPath := writeConfig(t, v.Addr, writeToken(t, v.Token))
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := provisionDevSecrets(context.Background(), cfg, ""); err != nil {
+		t.Fatal(err)
+	}
+	return v, cfgPath, cfg
 }

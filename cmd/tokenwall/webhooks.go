@@ -48,12 +48,7 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "tokenwall: --limit must be at least 1\n")
 		return 2
 	}
-	ac, err := dialAdmin(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 2
-	}
-	st, err := ac.open(ctx)
+	ac, st, err := openAdmin(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
 		return 2

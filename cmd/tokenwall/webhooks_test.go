@@ -16,16 +16,8 @@ import (
 // is not dead or does not exist, and every replay (done or refused) is in the audit trail,
 // which still verifies.
 func TestWebhooksListAndReplay(t *testing.T) {
-	v := startVault(t)
-	cfgPath := writeConfig(t, v.Addr, writeToken(t, v.Token))
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfgPath, cfg := provisioned(t)
 	ctx := context.Background()
-	if err := provisionDevSecrets(ctx, cfg, ""); err != nil {
-		t.Fatal(err)
-	}
 	s, err := sqlite.Open(ctx, cfg.Store.SQLitePath)
 	if err != nil {
 		t.Fatal(err)
