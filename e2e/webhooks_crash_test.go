@@ -42,7 +42,6 @@ type slowApp struct {
 
 	mu       sync.Mutex
 	requests int
-	bodies   [][]byte
 }
 
 func (s *slowApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
