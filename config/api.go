@@ -14,6 +14,9 @@ type API struct {
 	// KeysPath is the Vault KV v2 path (under vault.kv_mount) of the API key set: ids, scopes
 	// and SHA-256 hashes of the secrets, never a secret (default tokenwall/api-keys).
 	KeysPath string `yaml:"keys_path"`
+	// KeysRefresh is how often the key set is re-read from Vault, so that a new key works and a
+	// revoked key is refused within it (default 30s).
+	KeysRefresh Duration `yaml:"keys_refresh"`
 	// RatePerSecond and Burst size each key's token bucket (defaults 20 and 40).
 	RatePerSecond int `yaml:"rate_per_second"`
 	Burst         int `yaml:"burst"`
@@ -36,6 +39,7 @@ type API struct {
 func defaultAPI() API {
 	return API{
 		KeysPath:       "tokenwall/api-keys",
+		KeysRefresh:    Duration(30 * time.Second),
 		RatePerSecond:  20,
 		Burst:          40,
 		MaxAmount:      1_000_000,
@@ -50,6 +54,9 @@ func (a API) validate(p *problems) {
 		return
 	}
 	p.kvPath("api.keys_path", a.KeysPath)
+	if a.KeysRefresh < Duration(time.Second) || a.KeysRefresh > Duration(time.Hour) {
+		p.addf("api.keys_refresh", "%s is not between 1s and 1h", a.KeysRefresh)
+	}
 	if a.RatePerSecond < 1 || a.RatePerSecond > 100_000 {
 		p.addf("api.rate_per_second", "%d is not between 1 and 100000", a.RatePerSecond)
 	}

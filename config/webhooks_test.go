@@ -86,6 +86,7 @@ func TestAPIValidate(t *testing.T) {
 	}{
 		{"keys path with slash", func(a *API) { a.KeysPath = "tokenwall/api-keys/" }, "api.keys_path", `must not start or end with "/"`},
 		{"rate zero", func(a *API) { a.RatePerSecond = 0 }, "api.rate_per_second", "not between 1 and 100000"},
+		{"keys refresh too often", func(a *API) { a.KeysRefresh = Duration(time.Millisecond) }, "api.keys_refresh", "not between 1s and 1h"},
 		{"burst zero", func(a *API) { a.Burst = 0 }, "api.burst", "not between 1 and 100000"},
 		{"max amount above Stripe's", func(a *API) { a.MaxAmount = 100_000_000 }, "api.max_amount", "not between 1 and 99999999"},
 		{"no currency", func(a *API) { a.Currencies = nil }, "api.currencies", "at least one currency"},

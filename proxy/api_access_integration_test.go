@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/store"
+	"github.com/tokenwall/tokenwall/vault"
 )
 
 // problemOf decodes a problem+json answer and checks its media type.
@@ -164,5 +165,58 @@ func TestAPIRateLimit(t *testing.T) {
 	evs := h.events("api_auth_failed")
 	if len(evs) != 2 || evs[0].Reason != "rate_limited" || evs[1].Reason != "scope_missing" {
 		t.Fatalf("refusals %+v", evs)
+	}
+}
+
+// TestAPIKeyRevocationAfterRefresh: a key revoked in Vault (as `tokenwall keys revoke` does)
+// is refused once the key set is re-read (serve re-reads it every api.keys_refresh), and a
+// key created meanwhile works from then on.
+func TestAPIKeyRevocationAfterRefresh(t *testing.T) {
+	h := newHarness(t, options{api: true})
+	ctx := context.Background()
+	vc, err := vault.Dial(ctx, vault.Options{Address: h.cfg.Vault.Address, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: h.cfg.Vault.Auth.TokenFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := h.api(http.MethodGet, "/v1/admin/webhooks", "admin", nil, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before: %d", resp.StatusCode)
+	}
+	s, err := vc.ReadKV(ctx, vault.SecretAPIKeys, h.cfg.API.KeysPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := proxy.ParseKeySet(s.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Revoke(h.keys["admin"][4:20], time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	k, fresh, err := proxy.NewAPIKey("new", []string{proxy.ScopeAdmin}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks.Keys = append(ks.Keys, k)
+	b, _ := ks.Marshal()
+	if err := vc.WriteKVCAS(ctx, h.cfg.API.KeysPath, string(b), s.Version()); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := h.api(http.MethodGet, "/v1/admin/webhooks", "admin", nil, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the refresh the cached set still holds the key: %d", resp.StatusCode)
+	}
+	if err := h.cache.RefreshSecret(ctx, vault.SecretAPIKeys); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := h.api(http.MethodGet, "/v1/admin/webhooks", "admin", nil, "")
+	if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusUnauthorized || typ != "revoked-api-key" {
+		t.Fatalf("after the refresh: %d %s", resp.StatusCode, body)
+	}
+	h.keys["new"] = fresh
+	if resp, _ := h.api(http.MethodGet, "/v1/admin/webhooks", "new", nil, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the new key: %d", resp.StatusCode)
+	}
+	if err := h.cache.RefreshSecret(ctx, "not_configured"); err == nil {
+		t.Fatal("refreshing an unconfigured secret succeeded")
 	}
 }

@@ -79,6 +79,17 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// RefreshSecret re-reads one secret now; tokenwall re-reads the API key set this way more
+// often than the rest, so that a revoked key is refused soon.
+func (c *Cache) RefreshSecret(ctx context.Context, name string) error {
+	if _, ok := c.opts.Paths[name]; !ok {
+		return fmt.Errorf("secret %s: %w: not configured", name, ErrMissing)
+	}
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	return c.refreshOne(ctx, name)
+}
+
 func (c *Cache) refreshOne(ctx context.Context, name string) error {
 	s, err := c.r.ReadKV(ctx, name, c.opts.Paths[name])
 	if c.opts.OnRefresh != nil {

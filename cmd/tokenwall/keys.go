@@ -96,10 +96,10 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if sub == "create" {
 		fmt.Fprintln(stdout, full)
-		fmt.Fprintln(stderr, "tokenwall: this is the only time the key is shown; a running tokenwall accepts it after its next Vault refresh (vault.refresh_interval)")
+		fmt.Fprintln(stderr, "tokenwall: this is the only time the key is shown; a running tokenwall accepts it within api.keys_refresh")
 		return 0
 	}
-	fmt.Fprintf(stdout, "revoked %s; a running tokenwall refuses it after its next Vault refresh (vault.refresh_interval)\n", fs.Arg(0))
+	fmt.Fprintf(stdout, "revoked %s; a running tokenwall refuses it within api.keys_refresh\n", fs.Arg(0))
 	return 0
 }
 

@@ -30,6 +30,7 @@ type stack struct {
 	trail  *audit.Trail
 	server *proxy.Server
 	hooks  *proxy.WebhookParts // nil unless webhooks are enabled
+	cfg    config.Config
 	public net.Listener
 	admin  net.Listener
 	closer io.Closer
@@ -65,7 +66,7 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if err != nil {
 		return nil, err
 	}
-	st := &stack{log: lg, closer: closer}
+	st := &stack{log: lg, closer: closer, cfg: cfg}
 
 	vctx, cancel := context.WithTimeout(ctx, 3*cfg.Vault.Timeout.D())
 	defer cancel()
@@ -227,6 +228,21 @@ func (st *stack) closeState(ctx context.Context) {
 	}
 }
 
+// refreshKeys re-reads the API key set every interval until ctx ends, so a revoked key is
+// refused within it; a failure keeps the cached set until vault.max_age.
+func (st *stack) refreshKeys(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = st.cache.RefreshSecret(ctx, vault.SecretAPIKeys) // failures go to OnRefresh: logged, counted, audited
+		}
+	}
+}
+
 // pruneIdempotency deletes expired idempotency records every interval until ctx ends.
 func (st *stack) pruneIdempotency(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -256,6 +272,9 @@ func (st *stack) serve(ctx context.Context) error {
 		}
 	})
 	go st.pruneIdempotency(bg, time.Hour)
+	if st.cfg.API.Enabled {
+		go st.refreshKeys(bg, st.cfg.API.KeysRefresh.D())
+	}
 	delivering := make(chan struct{})
 	if st.hooks != nil {
 		go func() {
