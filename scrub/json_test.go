@@ -92,6 +92,7 @@ func TestEngineTextIdempotent(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{name: "cvc key after a card", in: `note "4242424242424242 cvc": 123`, want: `note "[card:visa:4242] cvc": "[redacted:cvc]"`},
 		{name: "fuzz find", in: `0000"A4242424242424242CvC":0`, want: `0000"A[card:visa:4242]CvC":"[redacted:cvc]"`},
+		{name: "form space before a card under its key", in: "CArdnumBer=+4111111111111111", want: "CArdnumBer=+[card:visa:1111]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			once := Text([]byte(tc.in))

@@ -166,8 +166,10 @@ func digitsAndSeparators(v []byte) bool {
 }
 
 // isRedaction reports whether v is already a redaction, as written or url-escaped (a form or
-// URL scrubbed before): scrubbing it again must change nothing.
+// URL scrubbed before): scrubbing it again must change nothing. Leading separators that the
+// card detector leaves in front of its mask ("+[card:…]" from a form's "+4242…") are skipped.
 func isRedaction(v []byte) bool {
+	v = bytes.TrimLeft(v, " +-")
 	for _, p := range []string{"[redacted:", "[card:", "%5Bredacted", "%5Bcard", "%5bredacted", "%5bcard"} {
 		if bytes.HasPrefix(v, []byte(p)) {
 			return true
