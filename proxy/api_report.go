@@ -3,11 +3,9 @@ package proxy
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/audit/report"
 	"github.com/tokenwall/tokenwall/vault"
 )
@@ -44,15 +42,7 @@ func (s *Server) getReport(c echo.Context) error {
 	if err != nil {
 		return problemUnavailable.withCause(err)
 	}
-	var failed []string
-	for _, q := range r.Requirements {
-		if q.Status == report.Fail {
-			failed = append(failed, q.ID)
-		}
-	}
-	if err := s.recordAPI(c, audit.Event{Type: audit.EventReportGenerated, Outcome: audit.Success, Resource: "report:" + r.ID,
-		Details: map[string]string{"format": format, "from": r.From.Format("2006-01-02"), "to": r.To.Format("2006-01-02"),
-			"failed": strings.Join(failed, ",")}}); err != nil {
+	if err := s.recordAPI(c, r.Event(format, "")); err != nil {
 		return err
 	}
 	ct := "text/html; charset=utf-8"

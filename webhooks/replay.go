@@ -30,26 +30,27 @@ func Replay(ctx context.Context, st store.Outbox, rec Recorder, id, actor, sourc
 	ev := audit.Event{Type: audit.EventWebhookReplayed, Actor: actor, Outcome: audit.Success, Resource: id,
 		SourceIP: sourceIP, RequestID: requestID, Time: now}
 	var replayErr error
-	if it, err := st.GetOutbox(ctx, id); err == nil && it.Status == store.StatusDead && it.Payload == nil {
-		replayErr = fmt.Errorf("%w: %s", ErrPayloadErased, id)
+	it, err := st.GetOutbox(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// The unknown id is not recorded: it came from the caller and may be anything.
+		ev.Outcome, ev.Reason, ev.Resource = audit.Failure, "unknown_event", ""
+		replayErr = fmt.Errorf("%w: %q", ErrUnknownEvent, id)
+	case err != nil:
+		return fmt.Errorf("%w: replay %s: %w", ErrUnavailable, id, err)
+	case it.Status != store.StatusDead:
+		ev.Outcome, ev.Reason = audit.Failure, "not_dead"
+		replayErr = fmt.Errorf("%w: %s is %s", ErrNotDead, id, it.Status)
+	case it.Payload == nil:
 		ev.Outcome, ev.Reason = audit.Failure, "payload_erased"
-	} else {
-		replayErr = st.ReplayOutbox(ctx, id, now)
-	}
-	if replayErr != nil && !errors.Is(replayErr, ErrPayloadErased) {
-		it, gerr := st.GetOutbox(ctx, id)
-		switch {
-		case !errors.Is(replayErr, store.ErrNotFound):
-			return fmt.Errorf("%w: replay %s: %w", ErrUnavailable, id, replayErr)
-		case gerr == nil:
+		replayErr = fmt.Errorf("%w: %s", ErrPayloadErased, id)
+	default:
+		if err := st.ReplayOutbox(ctx, id, now); errors.Is(err, store.ErrNotFound) {
+			// Another replay got there first: it is no longer dead.
 			ev.Outcome, ev.Reason = audit.Failure, "not_dead"
-			replayErr = fmt.Errorf("%w: %s is %s", ErrNotDead, id, it.Status)
-		case errors.Is(gerr, store.ErrNotFound):
-			// The unknown id is not recorded: it came from the caller and may be anything.
-			ev.Outcome, ev.Reason, ev.Resource = audit.Failure, "unknown_event", ""
-			replayErr = fmt.Errorf("%w: %q", ErrUnknownEvent, id)
-		default:
-			return fmt.Errorf("%w: replay %s: %w", ErrUnavailable, id, gerr)
+			replayErr = fmt.Errorf("%w: %s was replayed meanwhile", ErrNotDead, id)
+		} else if err != nil {
+			return fmt.Errorf("%w: replay %s: %w", ErrUnavailable, id, err)
 		}
 	}
 	if err := rec.Record(ctx, ev); err != nil {

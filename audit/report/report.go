@@ -3,7 +3,13 @@
 // it with Vault's transit engine so it cannot be edited afterwards.
 package report
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenwall/tokenwall/audit"
+)
 
 // FormatVersion is the version of the report's JSON form.
 const FormatVersion = 1
@@ -222,4 +228,26 @@ type FlowRoute struct {
 	Body         string   `json:"body"`
 	CardFields   []string `json:"card_fields"`
 	ResultFields []string `json:"result_fields"`
+}
+
+// Failed returns the requirements that failed.
+func (r Report) Failed() []Requirement {
+	var out []Requirement
+	for _, q := range r.Requirements {
+		if q.Status == Fail {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// Event is the report_generated audit record of r, made by actor in format.
+func (r Report) Event(format, actor string) audit.Event {
+	var failed []string
+	for _, q := range r.Failed() {
+		failed = append(failed, q.ID)
+	}
+	return audit.Event{Type: audit.EventReportGenerated, Actor: actor, Outcome: audit.Success, Resource: "report:" + r.ID,
+		Details: map[string]string{"format": format, "from": r.From.Format(time.DateOnly), "to": r.To.Format(time.DateOnly),
+			"records": strconv.FormatInt(r.Summary.Records, 10), "failed": strings.Join(failed, ",")}}
 }

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/audit/report"
 	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/store"
@@ -84,7 +82,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return 2
 		}
 	}
-	fails := failed(r)
+	fails := r.Failed()
 	if err := recordReport(ctx, ac, st, r, *format, operator("cli")); err != nil {
 		fmt.Fprintf(stderr, "tokenwall: the report was written but its audit record failed: %v\n", err)
 		return 2
@@ -98,32 +96,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
-// failed lists the requirements that failed.
-func failed(r report.Report) []report.Requirement {
-	var out []report.Requirement
-	for _, q := range r.Requirements {
-		if q.Status == report.Fail {
-			out = append(out, q)
-		}
-	}
-	return out
-}
-
 // recordReport writes report_generated.
 func recordReport(ctx context.Context, ac *adminConn, st store.Audit, r report.Report, format, actor string) error {
 	trail, err := ac.trailOn(st)
 	if err != nil {
 		return err
 	}
-	ev := reportEvent(r, format, actor)
-	return errors.Join(trail.Record(ctx, ev), trail.Close(ctx))
-}
-
-// reportEvent is the report_generated record of r.
-func reportEvent(r report.Report, format, actor string) audit.Event {
-	return audit.Event{Type: audit.EventReportGenerated, Actor: actor, Outcome: audit.Success, Resource: "report:" + r.ID,
-		Details: map[string]string{"format": format, "from": r.From.Format(time.DateOnly), "to": r.To.Format(time.DateOnly),
-			"records": strconv.FormatInt(r.Summary.Records, 10), "failed": strconv.Itoa(len(failed(r)))}}
+	return errors.Join(trail.Record(ctx, r.Event(format, actor)), trail.Close(ctx))
 }
 
 // runReportVerify checks a report's signature with the transit key.
