@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/rand"
 	"errors"
+	"github.com/tokenwall/tokenwall/scrub"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,7 +53,7 @@ func (s *Server) eraseCustomer(c echo.Context) error {
 	rc := ErasureReceipt{Object: "erasure_receipt", Customer: id, RequestedAt: s.now().UTC()}
 	var rid [8]byte
 	_, _ = rand.Read(rid[:])
-	rc.ID = "er_" + letterID(rid[:])
+	rc.ID = "er_" + scrub.LetterID(rid[:])
 	step := func(system, action string, n int64, note string) {
 		rc.Steps = append(rc.Steps, ErasureStep{System: system, Action: action, Count: n, At: s.now().UTC(), Note: note})
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"github.com/tokenwall/tokenwall/scrub"
 	"net/http"
 	"strconv"
 
@@ -68,7 +69,7 @@ func (s *Server) pseudonym(ctx context.Context, customer string) (string, error)
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(customer))
-	return "subject:" + letterID(m.Sum(nil)[:12]), nil
+	return "subject:" + scrub.LetterID(m.Sum(nil)[:12]), nil
 }
 
 // gatewayFailed records a failed gateway call and returns its problem.

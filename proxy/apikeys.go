@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tokenwall/tokenwall/scrub"
 	"slices"
 	"strings"
 	"time"
@@ -71,7 +72,7 @@ func ParseKeySet(b []byte) (KeySet, error) {
 	seen := map[string]bool{}
 	subjects := map[string]bool{}
 	for i, k := range ks.Keys {
-		if !isLetterID(k.ID, 16) || !isHexN(k.SHA256, 64) || seen[k.ID] {
+		if !scrub.IsLetterID(k.ID, 16) || !isHexN(k.SHA256, 64) || seen[k.ID] {
 			return KeySet{}, fmt.Errorf("%w: key %d has a bad or repeated id or hash", ErrKeySet, i)
 		}
 		if k.ClientCertSubject != "" {
@@ -148,7 +149,7 @@ func NewAPIKey(name string, scopes []string, now time.Time) (APIKey, string, err
 	}
 	secretHex := hex.EncodeToString(secret[:])
 	sum := sha256.Sum256([]byte(secretHex))
-	k := APIKey{ID: letterID(id[:]), Name: name, SHA256: hex.EncodeToString(sum[:]),
+	k := APIKey{ID: scrub.LetterID(id[:]), Name: name, SHA256: hex.EncodeToString(sum[:]),
 		Scopes: slices.Clone(scopes), CreatedAt: now.UTC()}
 	return k, apiKeyPrefix + k.ID + "_" + secretHex, nil
 }
@@ -160,7 +161,7 @@ func splitAPIKey(key string) (id, secret string, ok bool) {
 		return "", "", false
 	}
 	id, secret, found = strings.Cut(rest, "_")
-	if !found || !isLetterID(id, 16) || !isHexN(secret, 64) {
+	if !found || !scrub.IsLetterID(id, 16) || !isHexN(secret, 64) {
 		return "", "", false
 	}
 	return id, secret, true

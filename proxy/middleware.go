@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/rand"
+	"github.com/tokenwall/tokenwall/scrub"
 	"net/http"
 	"regexp"
 	"sort"
@@ -17,7 +18,7 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
 func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return letterID(b[:])
+	return scrub.LetterID(b[:])
 }
 
 // contentSecurityPolicy allows the billing app's own pages and nothing else.

@@ -86,7 +86,7 @@ func BuildReport(ctx context.Context, src ReportSources, from, to time.Time) (re
 		return report.Report{}, fmt.Errorf("report: audit key: %w", err)
 	}
 	return report.Build(ctx, report.Inputs{
-		From: from, To: to, Now: now(), ID: "rep_" + letterID(id[:]), Host: host,
+		From: from, To: to, Now: now(), ID: "rep_" + scrub.LetterID(id[:]), Host: host,
 		Store: src.Store, Evidence: ev, Keys: keys, RetentionDays: cfg.Audit.RetentionDays, CryptoperiodDays: period,
 		Flow: flowOf(cfg), Progress: src.Progress,
 		Verify: func(ctx context.Context, fromSeq, toSeq int64) (report.ChainEvidence, error) {
