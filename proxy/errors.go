@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"github.com/tokenwall/tokenwall/logging"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -68,14 +69,14 @@ func errorHandler(err error, c echo.Context) {
 	if isAPIPath(c.Request().URL.Path) {
 		ae := apiProblemOf(err)
 		if ae.status >= 500 {
-			zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(FieldStatus, ae.status).Msg("request failed")
+			zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, ae.status).Msg("request failed")
 		}
 		writeProblem(c, ae)
 		return
 	}
 	p := problemOf(err)
 	if p.status >= 500 {
-		zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(FieldStatus, p.status).Msg("request failed")
+		zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, p.status).Msg("request failed")
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
 	c.Response().Header().Set("Cache-Control", "no-store")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tokenwall/tokenwall/logging"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,7 +114,7 @@ func TestErrorHandler(t *testing.T) {
 			if logged != tc.logged {
 				t.Errorf("error logged = %v, want %v (log %q)", logged, tc.logged, logBuf.String())
 			}
-			if tc.logged && !strings.Contains(logBuf.String(), fmt.Sprintf(`"%s":%d`, FieldStatus, tc.status)) {
+			if tc.logged && !strings.Contains(logBuf.String(), fmt.Sprintf(`"%s":%d`, logging.FieldStatus, tc.status)) {
 				t.Errorf("log line %q lacks the status", logBuf.String())
 			}
 		})

@@ -10,6 +10,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/tokenwall/tokenwall/logging"
+	"github.com/tokenwall/tokenwall/signature"
 	"io"
 	"net"
 	"net/http"
@@ -31,7 +33,6 @@ import (
 	"github.com/tokenwall/tokenwall/store/sqlite"
 	"github.com/tokenwall/tokenwall/testkit"
 	"github.com/tokenwall/tokenwall/vault"
-	"github.com/tokenwall/tokenwall/webhooks"
 )
 
 // Shared real servers for the package: one Vault dev server and one stripe-mock. Tests that
@@ -114,7 +115,7 @@ func newUpstream(t *testing.T, key []byte) *upstream {
 	u := &upstream{key: key}
 	u.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		sigErr := webhooks.Verify(r.Header.Get(webhooks.SignatureHeader), body, [][]byte{u.key}, webhooks.DefaultTolerance, time.Now())
+		sigErr := signature.Verify(r.Header.Get(signature.Header), body, [][]byte{u.key}, signature.DefaultTolerance, time.Now())
 		u.mu.Lock()
 		u.reqs = append(u.reqs, received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body, Header: r.Header.Clone(), SignatureErr: sigErr})
 		d := u.delay
@@ -376,7 +377,7 @@ func (h *harness) start(ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg, err := proxy.NewLogger(logf, "debug", nil)
+	lg, err := logging.NewLogger(logf, "debug", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

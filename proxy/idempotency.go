@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/tokenwall/tokenwall/logging"
 	"net/http"
 	"sync"
 
@@ -134,7 +135,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			Body: cw.buf.Bytes(), CreatedAt: now, ExpiresAt: now.Add(s.cfg.API.IdempotencyTTL.D())}); err != nil {
 			// The client has its answer; a retry would act again through the gateway's own
 			// idempotency, so this is logged, not fatal.
-			s.log.Error().Err(err).Str(FieldAPIKey, apiKeyOf(c).ID).Msg("storing the idempotent response failed")
+			s.log.Error().Err(err).Str(logging.FieldAPIKey, apiKeyOf(c).ID).Msg("storing the idempotent response failed")
 		}
 		return nil
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/rand"
+	"github.com/tokenwall/tokenwall/logging"
 	"github.com/tokenwall/tokenwall/scrub"
 	"net/http"
 	"regexp"
@@ -31,7 +32,7 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			DisablePrintStack: true,
 			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-				s.log.Error().Err(err).Str(FieldPath, c.Request().URL.Path).Bytes("stack", stack).Msg("panic recovered")
+				s.log.Error().Err(err).Str(logging.FieldPath, c.Request().URL.Path).Bytes("stack", stack).Msg("panic recovered")
 				return err
 			},
 		}),
@@ -72,7 +73,7 @@ func dropInvalidRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) contextLogger(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Response().Header().Get(echo.HeaderXRequestID)
-		l := s.log.With().Str(FieldRequestID, id).Logger()
+		l := s.log.With().Str(logging.FieldRequestID, id).Logger()
 		ctx := withInfo(l.WithContext(c.Request().Context()), &requestInfo{id: id})
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
@@ -104,29 +105,29 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	if v.Status >= http.StatusInternalServerError {
 		ev = s.log.Error()
 	}
-	ev = ev.Str(FieldRequestID, v.RequestID).Str(FieldRoute, route).Str(FieldMethod, v.Method).
-		Str(FieldPath, v.URIPath).Int(FieldStatus, v.Status).
-		Float64(FieldLatencyMS, float64(v.Latency.Microseconds())/1000).
-		Str(FieldRemoteIP, v.RemoteIP).Str(FieldUserAgent, v.UserAgent).
-		Int64(FieldBytesIn, c.Request().ContentLength).Int64(FieldBytesOut, v.ResponseSize)
+	ev = ev.Str(logging.FieldRequestID, v.RequestID).Str(logging.FieldRoute, route).Str(logging.FieldMethod, v.Method).
+		Str(logging.FieldPath, v.URIPath).Int(logging.FieldStatus, v.Status).
+		Float64(logging.FieldLatencyMS, float64(v.Latency.Microseconds())/1000).
+		Str(logging.FieldRemoteIP, v.RemoteIP).Str(logging.FieldUserAgent, v.UserAgent).
+		Int64(logging.FieldBytesIn, c.Request().ContentLength).Int64(logging.FieldBytesOut, v.ResponseSize)
 	if q := c.Request().URL.Query(); len(q) > 0 {
 		keys := make([]string, 0, len(q))
 		for k := range q {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		ev = ev.Strs(FieldQueryKeys, keys)
+		ev = ev.Strs(logging.FieldQueryKeys, keys)
 	}
 	if info.route != "" {
-		ev = ev.Float64(FieldGatewayMS, float64(info.gatewayLatency.Microseconds())/1000).
-			Str(FieldToken, info.token).Str(FieldBrand, info.brand).Str(FieldLast4, info.last4).
-			Str(FieldErrorCode, info.errorCode)
+		ev = ev.Float64(logging.FieldGatewayMS, float64(info.gatewayLatency.Microseconds())/1000).
+			Str(logging.FieldToken, info.token).Str(logging.FieldBrand, info.brand).Str(logging.FieldLast4, info.last4).
+			Str(logging.FieldErrorCode, info.errorCode)
 	}
 	if info.upstreamStatus != 0 {
-		ev = ev.Int(FieldUpstreamStatus, info.upstreamStatus)
+		ev = ev.Int(logging.FieldUpstreamStatus, info.upstreamStatus)
 	}
 	if info.apiKey != "" {
-		ev = ev.Str(FieldAPIKey, info.apiKey)
+		ev = ev.Str(logging.FieldAPIKey, info.apiKey)
 	}
 	if info.err != nil {
 		ev = ev.AnErr("error", info.err)

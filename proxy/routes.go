@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"github.com/tokenwall/tokenwall/logging"
 	"net/http"
 	"slices"
 	"strings"
@@ -84,7 +85,7 @@ func (s *Server) passthrough(c echo.Context) error {
 			Reason: "card_outside_tokenization_route", Resource: maskedPath(r), Details: details}); err != nil {
 			return err
 		}
-		zerolog.Ctx(r.Context()).Warn().Str(FieldPath, r.URL.Path).Str(FieldCardWhere, where).
+		zerolog.Ctx(r.Context()).Warn().Str(logging.FieldPath, r.URL.Path).Str(logging.FieldCardWhere, where).
 			Msg("card number outside a tokenization route: forwarded because the path is in card_escape.alert_paths")
 	}
 	s.upstream.ServeHTTP(c.Response(), r)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/tokenwall/tokenwall/logging"
 	"io"
 	"log"
 	"net"
@@ -130,7 +131,7 @@ func New(d Deps) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard) // tokenwall logs through zerolog only
-	e.StdLogger = log.New(d.Log.With().Str(FieldComponent, "http").Logger(), "", 0)
+	e.StdLogger = log.New(d.Log.With().Str(logging.FieldComponent, "http").Logger(), "", 0)
 	e.IPExtractor = echo.ExtractIPDirect() // no X-Forwarded-For trusted unless configured
 	e.HTTPErrorHandler = errorHandler
 	e.Use(s.middlewares()...)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tokenwall/tokenwall/logging"
+	"github.com/tokenwall/tokenwall/signature"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,7 +18,6 @@ import (
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
 	"github.com/tokenwall/tokenwall/vault"
-	"github.com/tokenwall/tokenwall/webhooks"
 )
 
 // tokenizeHandler is the handler of one tokenization route: read the body, replace the card
@@ -40,7 +41,7 @@ func (s *Server) tokenizeHandler(rt config.Route) echo.HandlerFunc {
 		if aerr := s.recordTokenization(c, rt.Path, info, err); err != nil || aerr != nil {
 			return errors.Join(err, aerr)
 		}
-		sig := webhooks.Sign(s.now(), out, signingKey.Reveal())
+		sig := signature.Sign(s.now(), out, signingKey.Reveal())
 		fwd := r.Clone(withSignature(r.Context(), sig))
 		fwd.Body = io.NopCloser(bytes.NewReader(out))
 		fwd.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out)), nil }
@@ -164,7 +165,7 @@ func (s *Server) tokenizeCard(ctx context.Context, in gateway.CardInput, info *r
 	if err != nil {
 		info.errorCode = gateway.Code(err)
 		s.metrics.tokenizations.WithLabelValues(info.errorCode, string(card.Brand)).Inc()
-		log.Info().Str(FieldErrorCode, info.errorCode).Err(err).Msg("card refused before the gateway")
+		log.Info().Str(logging.FieldErrorCode, info.errorCode).Err(err).Msg("card refused before the gateway")
 		return gateway.PaymentMethod{}, info.errorCode
 	}
 	start := time.Now()
@@ -175,7 +176,7 @@ func (s *Server) tokenizeCard(ctx context.Context, in gateway.CardInput, info *r
 	if err != nil {
 		info.errorCode = gateway.Code(err)
 		s.metrics.tokenizations.WithLabelValues(info.errorCode, info.brand).Inc()
-		log.Warn().Str(FieldErrorCode, info.errorCode).Err(err).Msg("gateway tokenization failed")
+		log.Warn().Str(logging.FieldErrorCode, info.errorCode).Err(err).Msg("gateway tokenization failed")
 		return gateway.PaymentMethod{}, info.errorCode
 	}
 	info.token, info.brand, info.last4 = pm.ID, pm.Brand, pm.Last4

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/tokenwall/tokenwall/logging"
 	"log"
 	"net/http"
 	"net/http/httputil"
@@ -93,6 +94,6 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 			w.WriteHeader(http.StatusBadGateway)
 			_, _ = w.Write([]byte("upstream unavailable\n"))
 		},
-		ErrorLog: log.New(lg.With().Str(FieldComponent, "reverseproxy").Logger(), "", 0),
+		ErrorLog: log.New(lg.With().Str(logging.FieldComponent, "reverseproxy").Logger(), "", 0),
 	}, nil
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"github.com/tokenwall/tokenwall/logging"
 	"io"
 	"net/http"
 
@@ -50,7 +51,7 @@ func (s *Server) watchResponse(resp *http.Response) {
 	req := resp.Request
 	resp.Body = &cardWatch{body: resp.Body, found: func() {
 		s.metrics.upstreamCards.Inc()
-		zerolog.Ctx(req.Context()).Warn().Str(FieldPath, req.URL.Path).Int(FieldUpstreamStatus, resp.StatusCode).
+		zerolog.Ctx(req.Context()).Warn().Str(logging.FieldPath, req.URL.Path).Int(logging.FieldUpstreamStatus, resp.StatusCode).
 			Msg("upstream response carried a card number: the billing app holds card data it should not")
 	}}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"github.com/tokenwall/tokenwall/logging"
 	"net/http"
 	"os"
 	"strconv"
@@ -60,7 +61,7 @@ func NewWebhooks(cfg config.Config, d WebhookDeps) (*WebhookParts, error) {
 		host, _ := os.Hostname()
 		owner = host + ":" + strconv.Itoa(os.Getpid())
 	}
-	lg := d.Log.With().Str(FieldComponent, "webhooks").Logger()
+	lg := d.Log.With().Str(logging.FieldComponent, "webhooks").Logger()
 	var observeDelivery func(string, time.Duration)
 	var observeReceive func(string)
 	if d.Metrics != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tokenwall/tokenwall/signature"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -281,7 +282,7 @@ func (d *Deliverer) post(ctx context.Context, it store.OutboxItem, key []byte) (
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tokenwall-webhooks")
-	req.Header.Set(SignatureHeader, Sign(d.o.Now(), it.Payload, key))
+	req.Header.Set(signature.Header, signature.Sign(d.o.Now(), it.Payload, key))
 	req.Header.Set(EventIDHeader, it.ID)
 	req.Header.Set(EventTypeHeader, it.Type)
 	resp, err := d.client.Do(req)

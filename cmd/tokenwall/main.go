@@ -4,14 +4,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/tokenwall/tokenwall/logging"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/rs/zerolog"
-
-	"github.com/tokenwall/tokenwall/proxy"
 )
 
 const usage = `tokenwall: payment tokenization proxy
@@ -46,7 +45,7 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func main() {
 	// Error strings are scrubbed before any logger writes them; set once, before any logger.
-	zerolog.ErrorMarshalFunc = proxy.ScrubErrorMarshaller
+	zerolog.ErrorMarshalFunc = logging.ErrorMarshaller
 	zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tokenwall/tokenwall/logging"
 	"io"
 	"net"
 	"os"
@@ -54,7 +55,7 @@ func openLog(cfg config.Log, stdout io.Writer) (io.Writer, io.Closer, error) {
 // start connects to Vault, loads the secrets, builds the gateway and the server, and opens
 // the listeners. It fails, with an error that says why, when any of it is not possible.
 func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func(string) string) (*stack, error) {
-	w, closer, err := openLog(cfg.Log, stdout)
+	w, closer, err := logging.Open(cfg.Log, stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 	if err != nil {
 		return nil, err
 	}
-	lg, err := proxy.NewLogger(w, cfg.Log.Level, scrubber)
+	lg, err := logging.NewLogger(w, cfg.Log.Level, scrubber)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 				metrics.VaultRefreshed(name, err)
 			}
 			if err != nil {
-				lg.Warn().Str(proxy.FieldSecret, name).Err(err).Msg("vault refresh failed; serving the cached value")
+				lg.Warn().Str(logging.FieldSecret, name).Err(err).Msg("vault refresh failed; serving the cached value")
 				if st.trail != nil {
 					_ = st.trail.Record(context.Background(), audit.Event{Type: audit.EventSecretRefreshFailed, Actor: audit.ActorSystem,
 						Outcome: audit.Failure, Reason: "vault_unavailable", Resource: "vault:" + cfg.Vault.KVMount + "/" + paths[name]})
@@ -118,7 +119,7 @@ func start(ctx context.Context, cfg config.Config, stdout io.Writer, getenv func
 		}
 		return nil, fmt.Errorf("cannot start without secrets: %w", err)
 	}
-	lg.Info().Str(proxy.FieldComponent, "vault").Msg("secrets loaded")
+	lg.Info().Str(logging.FieldComponent, "vault").Msg("secrets loaded")
 
 	if st.store, err = openStore(ctx, cfg.Store, func() (string, error) {
 		s, err := st.cache.Get(vault.SecretPostgresPassword)
@@ -268,7 +269,7 @@ func (st *stack) serve(ctx context.Context) error {
 	defer cancel()
 	go st.cache.Run(bg, func(ctx context.Context) {
 		if err := st.client.RenewToken(ctx); err != nil {
-			st.log.Warn().Str(proxy.FieldComponent, "vault").Err(err).Msg("token renewal failed")
+			st.log.Warn().Str(logging.FieldComponent, "vault").Err(err).Msg("token renewal failed")
 		}
 	})
 	go st.pruneIdempotency(bg, time.Hour)

@@ -3,12 +3,11 @@ package billing
 import (
 	"bytes"
 	"errors"
+	"github.com/tokenwall/tokenwall/signature"
 	"html/template"
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/tokenwall/tokenwall/webhooks"
 )
 
 // DefaultMaxBody is the body limit used when Options.MaxBody is zero or negative.
@@ -106,7 +105,7 @@ func (a *App) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) 
 	if a.keys != nil {
 		keys = a.keys()
 	}
-	body, err := webhooks.VerifyRequest(r, keys, a.maxBody)
+	body, err := signature.VerifyRequest(r, keys, a.maxBody)
 	if readErr != nil {
 		err = readErr
 	}
@@ -128,7 +127,7 @@ func (a *App) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) 
 		return body, true
 	case readErr != nil:
 		http.Error(w, "could not read request body", http.StatusBadRequest)
-	case errors.Is(err, webhooks.ErrBodyTooLarge):
+	case errors.Is(err, signature.ErrBodyTooLarge):
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 	default:
 		http.Error(w, notThroughTokenwall, http.StatusUnauthorized)

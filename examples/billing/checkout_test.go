@@ -1,14 +1,13 @@
 package billing_test
 
 import (
+	"github.com/tokenwall/tokenwall/signature"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tokenwall/tokenwall/webhooks"
 )
 
 func TestCheckoutPage(t *testing.T) {
@@ -241,7 +240,7 @@ func TestSubmitRefused(t *testing.T) {
 		{name: "unsigned", body: body, signature: ""},
 		{name: "tampered body", body: strings.Replace(body, "pm_1OaVisa", "pm_1OaEvil", 1), signature: sign(body, key)},
 		{name: "other key", body: body, signature: sign(body, newKey(t))},
-		{name: "stale timestamp", body: body, signature: webhooks.Sign(time.Now().Add(-10*time.Minute), []byte(body), key)},
+		{name: "stale timestamp", body: body, signature: signature.Sign(time.Now().Add(-10*time.Minute), []byte(body), key)},
 		{name: "malformed header", body: body, signature: "t=abc,v1=zz"},
 		{name: "card data posted directly", body: "card_number=4242424242424242&card_cvc=123", signature: ""},
 	}

@@ -3,6 +3,7 @@ package billing_test
 import (
 	"crypto/rand"
 	"encoding/json"
+	"github.com/tokenwall/tokenwall/signature"
 	"html"
 	"io"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tokenwall/tokenwall/examples/billing"
-	"github.com/tokenwall/tokenwall/webhooks"
 )
 
 const formType = "application/x-www-form-urlencoded"
@@ -41,20 +41,20 @@ func newServer(t *testing.T, maxBody int64, keys ...[]byte) *httptest.Server {
 }
 
 func sign(body string, keys ...[]byte) string {
-	return webhooks.Sign(time.Now(), []byte(body), keys...)
+	return signature.Sign(time.Now(), []byte(body), keys...)
 }
 
 // post sends body to path with the given signature header (none when empty) and returns the
 // response and its body.
-func post(t *testing.T, srv *httptest.Server, path, contentType, body, signature string) (*http.Response, string) {
+func post(t *testing.T, srv *httptest.Server, path, contentType, body, sig string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("new request: %v", err)
 	}
 	req.Header.Set("Content-Type", contentType)
-	if signature != "" {
-		req.Header.Set(webhooks.SignatureHeader, signature)
+	if sig != "" {
+		req.Header.Set(signature.Header, sig)
 	}
 	return do(t, srv, req)
 }

@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"fmt"
+	"github.com/tokenwall/tokenwall/signature"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tokenwall/tokenwall/examples/billing"
-	"github.com/tokenwall/tokenwall/webhooks"
 )
 
 func TestReceivedListsInOrder(t *testing.T) {
@@ -110,7 +110,7 @@ func TestReceivedConcurrent(t *testing.T) {
 					return
 				}
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set(webhooks.SignatureHeader, sign(body, key))
+				req.Header.Set(signature.Header, sign(body, key))
 				res, err := client.Do(req)
 				if err != nil {
 					t.Errorf("post: %v", err)

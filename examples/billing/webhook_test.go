@@ -1,6 +1,7 @@
 package billing_test
 
 import (
+	"github.com/tokenwall/tokenwall/signature"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,7 +26,7 @@ func TestWebhookDedup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set(webhooks.SignatureHeader, sign(body, key))
+		req.Header.Set(signature.Header, sign(body, key))
 		if idHeader != "" {
 			req.Header.Set(webhooks.EventIDHeader, idHeader)
 		}

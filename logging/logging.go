@@ -1,13 +1,17 @@
-package proxy
+// Package logging sets up tokenwall's logs: zerolog over the scrub writer, the log field names
+// (constants, so dashboards and alerts can rely on them), the error marshaller that scrubs
+// error strings, and the log destination.
+package logging
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"time"
+	"os"
+	"path/filepath"
 
 	"github.com/rs/zerolog"
 
+	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/scrub"
 )
 
@@ -34,6 +38,8 @@ const (
 	FieldUpstreamStatus = "upstream_status"
 	FieldCardWhere      = "card_where"
 	FieldAPIKey         = "api_key_id"
+	FieldAddr           = "addr"
+	FieldAdminAddr      = "admin_addr"
 )
 
 // NewLogger returns a JSON logger writing through s's scrub writer into w, at level
@@ -50,38 +56,27 @@ func NewLogger(w io.Writer, level string, s *scrub.Scrubber) (zerolog.Logger, er
 	return zerolog.New(s.NewWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// ScrubErrorMarshaller is for zerolog.ErrorMarshalFunc: error strings are scrubbed before
+// ErrorMarshaller is for zerolog.ErrorMarshalFunc: error strings are scrubbed before
 // they are written, the second of the three layers (masked types, this, the scrub writer).
-func ScrubErrorMarshaller(err error) any {
+func ErrorMarshaller(err error) any {
 	if err == nil {
 		return nil
 	}
 	return string(scrub.Text([]byte(err.Error())))
 }
 
-// requestInfo collects what the summary line reports about one request. Handlers fill it;
-// the request logger writes it once at the end.
-type requestInfo struct {
-	id             string
-	route          string
-	token          string
-	brand          string
-	last4          string
-	errorCode      string
-	gatewayLatency time.Duration
-	upstreamStatus int
-	err            error
-	// apiKey is the id of the /v1 caller's key.
-	apiKey string
-}
-
-type infoKey struct{}
-
-func withInfo(ctx context.Context, i *requestInfo) context.Context {
-	return context.WithValue(ctx, infoKey{}, i)
-}
-
-func infoFrom(ctx context.Context) *requestInfo {
-	i, _ := ctx.Value(infoKey{}).(*requestInfo)
-	return i
+// Open returns the log destination: cfg.File (created 0600, its folder 0750, appended to)
+// or stdout when no file is configured. The closer closes the file (a no-op for stdout).
+func Open(cfg config.Log, stdout io.Writer) (io.Writer, io.Closer, error) {
+	if cfg.File == "" {
+		return stdout, io.NopCloser(nil), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.File), 0o750); err != nil {
+		return nil, nil, fmt.Errorf("log folder: %w", err)
+	}
+	f, err := os.OpenFile(cfg.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	return f, f, nil
 }

@@ -1,4 +1,4 @@
-package proxy
+package logging
 
 import (
 	"bytes"
@@ -32,12 +32,12 @@ func TestLoggerRedactsWhateverReachesIt(t *testing.T) {
 	}
 }
 
-func TestScrubErrorMarshaller(t *testing.T) {
-	got := ScrubErrorMarshaller(errors.New("card 4242424242424242 and key sk_live_abcdefgh1234"))
+func TestErrorMarshaller(t *testing.T) {
+	got := ErrorMarshaller(errors.New("card 4242424242424242 and key sk_live_abcdefgh1234"))
 	if s, _ := got.(string); strings.Contains(s, "4242424242424242") || strings.Contains(s, "sk_live_abcdefgh1234") {
 		t.Fatalf("error string not scrubbed: %v", got)
 	}
-	if ScrubErrorMarshaller(nil) != nil {
+	if ErrorMarshaller(nil) != nil {
 		t.Fatal("nil error must stay nil")
 	}
 }
