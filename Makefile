@@ -26,11 +26,12 @@ all: build
 
 ## run: build what is needed and start Vault, stripe-mock, the billing app and tokenwall on loopback
 run: tools build
-	$(BIN)/tokenwall dev --data $(CURDIR)/.dev
+	$(BIN)/tokenwall-dev --data $(CURDIR)/.dev
 
-## build: the tokenwall binary
+## build: the production binary (tokenwall) and the dev stack's (tokenwall-dev, what `make run` starts)
 build:
 	$(GO) build -trimpath -o $(BIN)/tokenwall ./cmd/tokenwall
+	$(GO) build -trimpath -o $(BIN)/tokenwall-dev ./cmd/tokenwall-dev
 
 ## tools: the Vault dev server and stripe-mock, built from the pinned tools/ module (only when missing or stale)
 tools: $(BIN)/vault $(BIN)/stripe-mock
@@ -69,7 +70,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 ## bench: Go benchmarks with a baseline in the same run; prints ratios
-bench:
+bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
 clean:

@@ -2,13 +2,10 @@ package bench
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,14 +13,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rs/zerolog"
 
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
-	"github.com/tokenwall/tokenwall/proxy"
-	"github.com/tokenwall/tokenwall/store/sqlite"
-	"github.com/tokenwall/tokenwall/testkit"
-	"github.com/tokenwall/tokenwall/vault"
 )
 
 // standInPayments answers every payments call at once, so the benchmark measures
@@ -57,41 +49,11 @@ func (standInPayments) ListPaymentMethods(context.Context, string) ([]gateway.Pa
 func (standInPayments) DetachPaymentMethod(context.Context, string, string) error { return nil }
 func (standInPayments) DeleteCustomer(context.Context, string, string) error      { return nil }
 
-// newAPI is a tokenwall with /v1 on a fresh SQLite store and a real trail, and the whole
-// API key it accepts (every scope).
+// newAPI is a tokenwall with /v1 (built by app.Build, newStack) on a fresh SQLite store and a
+// real trail, and the whole API key it accepts (every scope).
 func newAPI(b *testing.B) (http.Handler, string) {
-	p := filepath.Join(testkit.ArtifactsDir(b), "api.db")
-	for _, sfx := range []string{"", "-wal", "-shm"} {
-		_ = os.Remove(p + sfx)
-	}
-	st, err := sqlite.Open(context.Background(), p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	trail := newTrail(b, st)
-	b.Cleanup(func() { _ = trail.Close(context.Background()) })
-	k, full, err := proxy.NewAPIKey("bench", proxy.Scopes, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	set, _ := proxy.KeySet{Keys: []proxy.APIKey{k}}.Marshal()
-	cfg := config.Default()
-	cfg.Upstream.URL = "http://127.0.0.1:9"
-	cfg.Routes = []config.Route{config.Route{Path: "/checkout/submit", Card: config.CardFields{Number: "card_number"}}.WithDefaults()}
-	cfg.API.Enabled, cfg.API.RatePerSecond, cfg.API.Burst = true, 100_000, 100_000
-	srv, err := proxy.New(proxy.Deps{
-		Config: cfg, Log: zerolog.New(io.Discard).Level(zerolog.InfoLevel),
-		Secrets: fixedSecrets{
-			vault.SecretSigningKey: vault.NewSecret(vault.SecretSigningKey, []byte("bench-signing-key-0123456789abcdef"), 1),
-			vault.SecretAPIKeys:    vault.NewSecret(vault.SecretAPIKeys, set, 1),
-		},
-		Gateway: standInPayments{}, Metrics: proxy.NewMetrics(nil), TLS: &tls.Config{}, Audit: trail, Store: st, Now: time.Now,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return srv.Handler(), full
+	return newStack(b, tokenwallOptions{upstream: "http://127.0.0.1:9", gateway: standInPayments{},
+		routes: []config.Route{config.Route{Path: "/checkout/submit", Card: config.CardFields{Number: "card_number"}}.WithDefaults()}, api: true})
 }
 
 // do runs one request through h and checks the status.

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,15 +10,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
-	"github.com/tokenwall/tokenwall/proxy"
-	"github.com/tokenwall/tokenwall/vault"
 )
 
 // standInGateway answers at once, so the benchmark measures tokenwall's own cost.
@@ -29,13 +22,6 @@ func (standInGateway) Tokenize(_ context.Context, c gateway.Card, _ string) (gat
 	return gateway.PaymentMethod{ID: "pm_1BenchStandIn", Brand: string(c.Brand), Last4: c.Number[len(c.Number)-4:],
 		ExpMonth: c.ExpMonth, ExpYear: c.ExpYear, Fingerprint: "fpBench"}, nil
 }
-
-// fixedSecrets is an in-memory secret source; the real Vault cache is exercised by the
-// integration tests.
-type fixedSecrets map[string]vault.Secret
-
-func (f fixedSecrets) Get(name string) (vault.Secret, error) { return f[name], nil }
-func (f fixedSecrets) Fresh() bool                           { return true }
 
 // checkoutForm is a typical checkout post (the card is Stripe's test Visa).
 const checkoutForm = "order_id=1001&amount=19.99&currency=EUR&card_name=Ada+Lovelace&card_number=4242+4242+4242+4242&card_exp=12%2F34&card_cvc=123"
@@ -54,26 +40,13 @@ func newUpstreamT(b testing.TB) *httptest.Server {
 	return srv
 }
 
+// newTokenwall is tokenwall with the demo checkout route in front of upstreamURL, built by
+// app.Build (newStack).
 func newTokenwall(b testing.TB, upstreamURL string) http.Handler {
-	cfg := config.Default()
-	cfg.Upstream.URL = upstreamURL
-	cfg.Routes = []config.Route{config.Route{Path: "/checkout/submit",
-		Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"}}.WithDefaults()}
-	srv, err := proxy.New(proxy.Deps{
-		Config: cfg, Log: zerolog.New(io.Discard).Level(zerolog.InfoLevel),
-		Secrets: fixedSecrets{
-			vault.SecretStripeKey:  vault.NewSecret(vault.SecretStripeKey, []byte("sk_test_bench"), 1),
-			vault.SecretSigningKey: vault.NewSecret(vault.SecretSigningKey, []byte("bench-signing-key-0123456789abcdef"), 1),
-		},
-		Gateway: standInGateway{}, Metrics: proxy.NewMetrics(nil), TLS: &tls.Config{},
-		// A real trail on SQLite: the audit append is part of tokenwall's cost per checkout.
-		Audit: auditTrail(b),
-		Now:   time.Now,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return srv.Handler()
+	h, _ := newStack(b, tokenwallOptions{upstream: upstreamURL, gateway: standInGateway{},
+		routes: []config.Route{config.Route{Path: "/checkout/submit",
+			Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"}}.WithDefaults()}})
+	return h
 }
 
 // serve runs one request through h and checks it reached the upstream.
@@ -113,9 +86,4 @@ func BenchmarkCheckout(b *testing.B) {
 		fmt.Printf("BenchmarkCheckout: tokenwall %.0f ns/op, bare ReverseProxy %.0f ns/op, ratio %.2fx\n",
 			perOp["tokenwall-tokenize"], perOp["bare-reverse-proxy"], perOp["tokenwall-tokenize"]/perOp["bare-reverse-proxy"])
 	}
-}
-
-func auditTrail(b testing.TB) *audit.Trail {
-	_, tr, _ := openSQLiteTrail(b)
-	return tr
 }

@@ -47,7 +47,7 @@ type received struct {
 	SignatureValid bool   `json:"signature_valid"`
 }
 
-// TestCheckoutInBrowser runs the demo checkout in headless Chromium against `tokenwall dev`:
+// TestCheckoutInBrowser runs the demo checkout in headless Chromium against `tokenwall-dev`:
 // a card is tokenized and the app gets only the token; a Luhn-invalid card is refused with
 // the form shown again, empty; the stack shuts down cleanly on SIGTERM; and no file the run
 // wrote holds a card number or the CVC. The subtests share one stack and run in order.
@@ -204,7 +204,7 @@ func TestCheckoutInBrowser(t *testing.T) {
 		}
 		slices.Sort(names)
 		if !slices.Equal(names, []string{"stripe-mock", "vault"}) {
-			t.Errorf("children of tokenwall dev found by working directory: %v; want stripe-mock and vault", children)
+			t.Errorf("children of tokenwall-dev found by working directory: %v; want stripe-mock and vault", children)
 		}
 
 		start := time.Now()
@@ -212,9 +212,9 @@ func TestCheckoutInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v; output:\n%s", err, stack.Scrubbed())
 		}
-		t.Logf("tokenwall dev exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+		t.Logf("tokenwall-dev exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
 		if waitErr != nil {
-			t.Errorf("tokenwall dev exited with %v; want status 0; output:\n%s", waitErr, stack.Scrubbed())
+			t.Errorf("tokenwall-dev exited with %v; want status 0; output:\n%s", waitErr, stack.Scrubbed())
 		}
 		for _, port := range []int{stack.Port, stack.AppPort, stack.AdminPort} {
 			if err := refused(port); err != nil {
@@ -226,10 +226,10 @@ func TestCheckoutInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range left {
-			t.Errorf("left running after tokenwall dev exited: %v", p)
+			t.Errorf("left running after tokenwall-dev exited: %v", p)
 		}
 		if scrub.ContainsPAN(stack.Output()) {
-			t.Error("tokenwall dev printed a card number")
+			t.Error("tokenwall-dev printed a card number")
 		}
 	})
 

@@ -28,17 +28,17 @@ import (
 )
 
 const (
-	// readyTimeout bounds the wait for `tokenwall dev` to print its checkout line: it starts
+	// readyTimeout bounds the wait for `tokenwall-dev` to print its checkout line: it starts
 	// Vault and stripe-mock, provisions secrets and starts the app and the proxy.
 	readyTimeout = 60 * time.Second
-	// stopTimeout bounds the wait for `tokenwall dev` to exit after SIGTERM.
+	// stopTimeout bounds the wait for `tokenwall-dev` to exit after SIGTERM.
 	stopTimeout = 30 * time.Second
 )
 
-// checkoutLine is what `tokenwall dev` prints once everything is up.
+// checkoutLine is what `tokenwall-dev` prints once everything is up.
 var checkoutLine = regexp.MustCompile(`(?m)^tokenwall: checkout at (https://\S+)/checkout$`)
 
-// devStack is one running `tokenwall dev` process and the ports it was given.
+// devStack is one running `tokenwall-dev` process and the ports it was given.
 type devStack struct {
 	// Data is the --data folder: logs, TLS certificate, the Vault token.
 	Data string
@@ -53,7 +53,7 @@ type devStack struct {
 	waitErr error         // what cmd.Wait returned; read only after done is closed
 }
 
-// startDevStack builds tokenwall, starts `tokenwall dev` on free loopback ports with its data
+// startDevStack builds tokenwall, starts `tokenwall-dev` on free loopback ports with its data
 // folder under the test's artifacts folder, and waits for the checkout line. t.Cleanup stops
 // the process if the test has not.
 func startDevStack(t *testing.T) *devStack {
@@ -63,7 +63,7 @@ func startDevStack(t *testing.T) *devStack {
 			t.Fatalf("%v", err)
 		}
 	}
-	bin := buildTokenwall(t)
+	bin := buildCommand(t, "tokenwall-dev")
 
 	data := filepath.Join(testkit.ArtifactsDir(t), "dev")
 	// A fresh folder: tokenwall.log is opened for appending and would keep an earlier run.
@@ -84,7 +84,7 @@ func startDevStack(t *testing.T) *devStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(bin, "dev",
+	s.cmd = exec.Command(bin,
 		"--port", strconv.Itoa(s.Port),
 		"--app-port", strconv.Itoa(s.AppPort),
 		"--admin-port", strconv.Itoa(s.AdminPort),
@@ -92,12 +92,12 @@ func startDevStack(t *testing.T) *devStack {
 	s.cmd.Dir = root
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
-	// Should the test binary die, the kernel kills tokenwall dev, whose own children die with
+	// Should the test binary die, the kernel kills tokenwall-dev, whose own children die with
 	// it the same way (devstack sets Pdeathsig on them too).
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	s.cmd.WaitDelay = 5 * time.Second
 	if err := s.start(); err != nil {
-		t.Fatalf("start tokenwall dev: %v", err)
+		t.Fatalf("start tokenwall-dev: %v", err)
 	}
 	t.Cleanup(func() {
 		if s.exited() {
@@ -111,12 +111,12 @@ func startDevStack(t *testing.T) *devStack {
 	select {
 	case <-s.out.ready:
 	case <-s.done:
-		t.Fatalf("tokenwall dev exited before it was ready (%v); output:\n%s", s.waitErr, s.out.scrubbed())
+		t.Fatalf("tokenwall-dev exited before it was ready (%v); output:\n%s", s.waitErr, s.out.scrubbed())
 	case <-time.After(readyTimeout):
-		t.Fatalf("tokenwall dev printed no checkout line within %s; output:\n%s", readyTimeout, s.out.scrubbed())
+		t.Fatalf("tokenwall-dev printed no checkout line within %s; output:\n%s", readyTimeout, s.out.scrubbed())
 	}
 	if got, want := s.out.checkoutURL(), s.BaseURL; got != want {
-		t.Fatalf("tokenwall dev announced the checkout at %s/checkout; want %s/checkout", got, want)
+		t.Fatalf("tokenwall-dev announced the checkout at %s/checkout; want %s/checkout", got, want)
 	}
 	return s
 }
@@ -140,7 +140,7 @@ func (s *devStack) start() error {
 	return <-started
 }
 
-// Pid is the process id of `tokenwall dev`.
+// Pid is the process id of `tokenwall-dev`.
 func (s *devStack) Pid() int { return s.cmd.Process.Pid }
 
 func (s *devStack) exited() bool {
@@ -156,13 +156,13 @@ func (s *devStack) exited() bool {
 // process's Wait error (nil for exit status 0), or an error when it did not exit in time.
 func (s *devStack) terminate(timeout time.Duration) (waitErr error, err error) {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return nil, fmt.Errorf("SIGTERM tokenwall dev: %w", err)
+		return nil, fmt.Errorf("SIGTERM tokenwall-dev: %w", err)
 	}
 	select {
 	case <-s.done:
 		return s.waitErr, nil
 	case <-time.After(timeout):
-		return nil, fmt.Errorf("tokenwall dev (pid %d) still running %s after SIGTERM", s.Pid(), timeout)
+		return nil, fmt.Errorf("tokenwall-dev (pid %d) still running %s after SIGTERM", s.Pid(), timeout)
 	}
 }
 
@@ -174,9 +174,9 @@ func (s *devStack) stop(timeout time.Duration) error {
 	_ = s.cmd.Process.Kill()
 	select {
 	case <-s.done:
-		return fmt.Errorf("tokenwall dev did not exit within %s of SIGTERM; killed it", timeout)
+		return fmt.Errorf("tokenwall-dev did not exit within %s of SIGTERM; killed it", timeout)
 	case <-time.After(10 * time.Second):
-		return fmt.Errorf("tokenwall dev (pid %d) survived SIGKILL", s.Pid())
+		return fmt.Errorf("tokenwall-dev (pid %d) survived SIGKILL", s.Pid())
 	}
 }
 
@@ -188,7 +188,7 @@ func (s *devStack) Output() []byte { return s.out.raw() }
 func (s *devStack) Scrubbed() string { return s.out.scrubbed() }
 
 // Client returns an HTTPS client that trusts exactly the dev stack's self-signed certificate,
-// which `tokenwall dev` writes to <data>/tls/cert.pem.
+// which `tokenwall-dev` writes to <data>/tls/cert.pem.
 func (s *devStack) Client(t *testing.T) *http.Client {
 	t.Helper()
 	pemBytes, err := os.ReadFile(filepath.Join(s.Data, "tls", "cert.pem"))
@@ -208,20 +208,27 @@ func (s *devStack) Client(t *testing.T) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
-// buildTokenwall builds ./cmd/tokenwall into a temporary folder and returns the binary's path.
+// buildTokenwall builds ./cmd/tokenwall, the production binary, into a temporary folder and
+// returns its path.
 func buildTokenwall(t *testing.T) string {
+	t.Helper()
+	return buildCommand(t, "tokenwall")
+}
+
+// buildCommand builds ./cmd/NAME into a temporary folder and returns the binary's path.
+func buildCommand(t *testing.T, name string) string {
 	t.Helper()
 	root, err := devstack.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "tokenwall")
+	bin := filepath.Join(t.TempDir(), name)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/tokenwall")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/"+name)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/tokenwall: %v\n%s", err, out)
+		t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, out)
 	}
 	return bin
 }
@@ -244,7 +251,7 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// outputWatcher receives the stdout and stderr of `tokenwall dev`. It keeps the raw output in
+// outputWatcher receives the stdout and stderr of `tokenwall-dev`. It keeps the raw output in
 // memory, so that the test can assert no card was printed, copies it line by line, scrubbed,
 // to a log file, and signals when the checkout line appears.
 type outputWatcher struct {
@@ -310,7 +317,7 @@ func (p proc) String() string {
 	return fmt.Sprintf("pid %d (%s, parent %d, in %s)", p.Pid, p.Comm, p.PPid, p.Cwd)
 }
 
-// processesIn lists the processes whose working directory is dir or below it. `tokenwall dev`
+// processesIn lists the processes whose working directory is dir or below it. `tokenwall-dev`
 // runs Vault in <data>/vault and stripe-mock in <data>/stripe-mock, so this finds them
 // whatever their addresses, and nothing of another test or stack.
 func processesIn(dir string) ([]proc, error) {

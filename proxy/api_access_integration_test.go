@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/tokenwall/tokenwall/apikey"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func TestAPIAccess(t *testing.T) {
 	}
 	for _, ev := range h.events("api_auth_failed") {
 		if ev.Reason == "scope_missing" || ev.Reason == "revoked_api_key" {
-			if !strings.HasPrefix(ev.Actor, proxy.ActorKeyPrefix) {
+			if !strings.HasPrefix(ev.Actor, apikey.ActorPrefix) {
 				t.Errorf("refusal of a known key names actor %q, want key:ID", ev.Actor)
 			}
 		}
@@ -186,14 +187,14 @@ func TestAPIKeyRevocationAfterRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks, err := proxy.ParseKeySet(s.Reveal())
+	ks, err := apikey.ParseKeySet(s.Reveal())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := ks.Revoke(h.keys["admin"][4:20], time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	k, fresh, err := proxy.NewAPIKey("new", []string{proxy.ScopeAdmin}, time.Now())
+	k, fresh, err := apikey.New("new", []string{apikey.ScopeAdmin}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/tokenwall/tokenwall/payments"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/tokenwall/tokenwall/audit"
-	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/store"
 )
 
@@ -49,7 +49,7 @@ func TestAPIErasure(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("erase: %d %s", resp.StatusCode, body)
 	}
-	var rc proxy.ErasureReceipt
+	var rc payments.ErasureReceipt
 	if err := json.Unmarshal([]byte(body), &rc); err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,13 @@ package proxy_test
 
 import (
 	"encoding/json"
+	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/payments"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/tokenwall/tokenwall/devstack"
-	"github.com/tokenwall/tokenwall/proxy"
 )
 
 // apiHarness is a tokenwall with /v1 on, whose gateway is stripe-mock behind a fault proxy
@@ -110,7 +111,7 @@ func TestAPIPaymentsFlow(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("erase: %d %s", resp.StatusCode, body)
 			}
-			var rc proxy.ErasureReceipt
+			var rc payments.ErasureReceipt
 			if err := json.Unmarshal([]byte(body), &rc); err != nil || rc.Customer != cus || len(rc.Steps) != 5 || rc.Object != "erasure_receipt" {
 				t.Fatalf("receipt %s (%v)", body, err)
 			}
@@ -125,7 +126,7 @@ func TestAPIPaymentsFlow(t *testing.T) {
 			t.Errorf("no %s audit record", typ)
 			continue
 		}
-		if !strings.HasPrefix(evs[0].Actor, proxy.ActorKeyPrefix) || evs[0].Outcome != "success" {
+		if !strings.HasPrefix(evs[0].Actor, apikey.ActorPrefix) || evs[0].Outcome != "success" {
 			t.Errorf("%s: actor %q outcome %s", typ, evs[0].Actor, evs[0].Outcome)
 		}
 	}

@@ -20,38 +20,50 @@ type Recorder interface {
 // source IP and request id.
 const actorCheckout = "checkout"
 
-// record writes an audit event about the request in c. It returns ErrUnavailable when the
-// event cannot be written: tokenwall does not act without an audit trail (fail closed).
-func (s *Server) record(c echo.Context, ev audit.Event) error {
+// Record writes an audit event about the request in c with its source address and
+// tokenwall's request id (the checkout actor when ev names none). It returns ErrUnavailable
+// when the event cannot be written: tokenwall does not act without an audit trail.
+func Record(c echo.Context, rec Recorder, ev audit.Event) error {
 	r := c.Request()
 	ev.SourceIP = c.RealIP()
-	if info := infoFrom(r.Context()); info != nil {
-		ev.RequestID = info.id
-	}
+	ev.RequestID = RequestID(r.Context())
 	if ev.Actor == "" {
 		ev.Actor = actorCheckout
 	}
-	if err := s.audit.Record(r.Context(), ev); err != nil {
+	if err := rec.Record(r.Context(), ev); err != nil {
 		return fmt.Errorf("%w: audit %s: %w", ErrUnavailable, ev.Type, err)
 	}
 	return nil
 }
 
+// record is Record on the server's trail.
+func (s *Server) record(c echo.Context, ev audit.Event) error { return Record(c, s.audit, ev) }
+
+// tokenization is the outcome of one tokenization request, from which its audit record
+// and its summary log fields are built.
+type tokenization struct {
+	route     string
+	token     string
+	brand     string
+	last4     string
+	errorCode string
+}
+
 // recordTokenization writes the outcome of a tokenization route request: tokenize with the
 // token, tokenize_failed with the error code or the kind of bad input, card_escape_blocked
 // when another field held a card.
-func (s *Server) recordTokenization(c echo.Context, route string, info *requestInfo, reqErr error) error {
-	ev := audit.Event{Type: audit.EventTokenize, Outcome: audit.Success, Resource: info.token,
-		Details: map[string]string{"route": route, "brand": info.brand, "last4": info.last4}}
+func (s *Server) recordTokenization(c echo.Context, t tokenization, reqErr error) error {
+	ev := audit.Event{Type: audit.EventTokenize, Outcome: audit.Success, Resource: t.token,
+		Details: map[string]string{"route": t.route, "brand": t.brand, "last4": t.last4}}
 	switch {
 	case errors.Is(reqErr, ErrCardEscape):
 		ev = audit.Event{Type: audit.EventCardEscapeBlocked, Outcome: audit.Failure, Reason: "card_outside_card_field",
-			Resource: "route:" + route, Details: map[string]string{"where": "tokenization_body"}}
+			Resource: "route:" + t.route, Details: map[string]string{"where": "tokenization_body"}}
 	case reqErr != nil:
-		ev = audit.Event{Type: audit.EventTokenizeFailed, Outcome: audit.Failure, Reason: reasonOf(reqErr), Resource: "route:" + route}
-	case info.errorCode != "":
-		ev = audit.Event{Type: audit.EventTokenizeFailed, Outcome: audit.Failure, Reason: info.errorCode, Resource: "route:" + route,
-			Details: map[string]string{"brand": info.brand}}
+		ev = audit.Event{Type: audit.EventTokenizeFailed, Outcome: audit.Failure, Reason: tokenizeReason(reqErr), Resource: "route:" + t.route}
+	case t.errorCode != "":
+		ev = audit.Event{Type: audit.EventTokenizeFailed, Outcome: audit.Failure, Reason: t.errorCode, Resource: "route:" + t.route,
+			Details: map[string]string{"brand": t.brand}}
 	}
 	if err := s.record(c, ev); err != nil {
 		zerolog.Ctx(c.Request().Context()).Error().Err(err).Msg("audit write failed: refusing the request")
@@ -60,18 +72,11 @@ func (s *Server) recordTokenization(c echo.Context, route string, info *requestI
 	return nil
 }
 
-// reasonOf names the kind of a refused request for the audit trail.
-func reasonOf(err error) string {
-	for _, k := range []struct {
-		err  error
-		name string
-	}{
-		{ErrTooLarge, "body_too_large"}, {ErrUnsupportedMedia, "unsupported_media_type"},
-		{ErrBadRequest, "malformed_body"}, {ErrUnavailable, "unavailable"},
-	} {
-		if errors.Is(err, k.err) {
-			return k.name
-		}
+// tokenizeReason is the audit reason of a refused tokenization request: its kind's, with
+// the names tokenization records have always used.
+func tokenizeReason(err error) string {
+	if r := AuditReason(err); r != internalKind.reason {
+		return r
 	}
 	return "error"
 }

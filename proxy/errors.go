@@ -1,16 +1,20 @@
 package proxy
 
 import (
+	"encoding/json"
 	"errors"
-	"github.com/tokenwall/tokenwall/logging"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
+
+	"github.com/tokenwall/tokenwall/logging"
 )
 
-// The kinds of failure a request can end in. Handlers wrap them with %w and detail; the
-// error handler maps the kind to a status and a fixed message, and logs the detail.
+// The kinds of failure of tokenwall's HTTP layer. Handlers wrap them with %w and detail;
+// errorTable maps each kind to its status, message, problem type and audit reason.
 var (
 	ErrBadRequest       = errors.New("bad request")
 	ErrUnsupportedMedia = errors.New("unsupported media type")
@@ -18,47 +22,34 @@ var (
 	ErrCardEscape       = errors.New("card number outside a card field")
 	ErrUnavailable      = errors.New("service unavailable")
 	ErrUpstream         = errors.New("upstream unavailable")
+	// ErrUnknownField is a /v1 body with a field the endpoint does not take.
+	ErrUnknownField = errors.New("unknown field")
+	// ErrMalformedJSON is a /v1 body that is not one JSON object of the documented shape.
+	ErrMalformedJSON = errors.New("malformed json body")
+	// ErrInvalidQuery is a /v1 query parameter out of its bounds.
+	ErrInvalidQuery = errors.New("invalid query parameter")
 )
 
-// problem is the status and fixed public message of an error kind. The client never sees
-// an internal error string.
-type problem struct {
-	status  int
-	message string
+// problemDoc is the application/problem+json body (RFC 9457).
+type problemDoc struct {
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Status     int    `json:"status"`
+	Detail     string `json:"detail,omitempty"`
+	Instance   string `json:"instance,omitempty"`
+	RetryAfter int    `json:"retry_after,omitempty"`
+	Code       string `json:"code,omitempty"`
 }
 
-var problems = []struct {
-	kind error
-	problem
-}{
-	{ErrBadRequest, problem{http.StatusBadRequest, "malformed request"}},
-	{ErrUnsupportedMedia, problem{http.StatusUnsupportedMediaType, "unsupported content type for this route"}},
-	{ErrTooLarge, problem{http.StatusRequestEntityTooLarge, "request body too large"}},
-	{ErrCardEscape, problem{http.StatusBadRequest, "card data is not accepted on this path"}},
-	{ErrUnavailable, problem{http.StatusServiceUnavailable, "service temporarily unavailable"}},
-	{ErrUpstream, problem{http.StatusBadGateway, "upstream unavailable"}},
-}
+// apiPrefix is where tokenwall's own API lives; with api.enabled these paths are never
+// passed through to the upstream.
+const apiPrefix = "/v1/"
 
-func problemOf(err error) problem {
-	for _, p := range problems {
-		if errors.Is(err, p.kind) {
-			return p.problem
-		}
-	}
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		if he.Code == http.StatusRequestEntityTooLarge {
-			return problem{he.Code, "request body too large"}
-		}
-		if he.Code < 500 {
-			return problem{he.Code, http.StatusText(he.Code)}
-		}
-		return problem{he.Code, "service temporarily unavailable"}
-	}
-	return problem{http.StatusInternalServerError, "internal error"}
-}
+// IsAPIPath reports whether path is under /v1/.
+func IsAPIPath(path string) bool { return strings.HasPrefix(path, apiPrefix) }
 
-// errorHandler is the one place where an error becomes a response.
+// errorHandler is the one place where an error becomes a response: problem+json on /v1, a
+// short fixed text elsewhere. The client never sees an error's own text.
 func errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -66,23 +57,39 @@ func errorHandler(err error, c echo.Context) {
 	if info := infoFrom(c.Request().Context()); info != nil {
 		info.err = err
 	}
-	if isAPIPath(c.Request().URL.Path) {
-		ae := apiProblemOf(err)
-		if ae.status >= 500 {
-			zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, ae.status).Msg("request failed")
+	if IsAPIPath(c.Request().URL.Path) {
+		k, doc := problemOf(err)
+		if k.status >= 500 {
+			zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, k.status).Msg("request failed")
 		}
-		writeProblem(c, ae)
+		writeProblem(c, doc)
 		return
 	}
-	p := problemOf(err)
-	if p.status >= 500 {
-		zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, p.status).Msg("request failed")
+	k := kindOf(err)
+	if k.status >= 500 {
+		zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, k.status).Msg("request failed")
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(p.status)
+		_ = c.NoContent(k.status)
 		return
 	}
-	_ = c.String(p.status, p.message+"\n")
+	_ = c.String(k.status, k.message+"\n")
+}
+
+// writeProblem writes doc as application/problem+json.
+func writeProblem(c echo.Context, doc problemDoc) {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	doc.Instance = h.Get(echo.HeaderXRequestID)
+	if doc.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(doc.RetryAfter))
+	}
+	b, _ := json.Marshal(doc)
+	c.Response().WriteHeader(doc.Status)
+	if c.Request().Method != http.MethodHead {
+		_, _ = c.Response().Write(b)
+	}
 }

@@ -44,7 +44,7 @@ func TestProblemOf(t *testing.T) {
 		{name: "plain error holding a card", err: errors.New("stripe said 4242424242424242 declined"), status: 500, message: "internal error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := problemOf(tc.err)
+			p := kindOf(tc.err)
 			if p.status != tc.status || p.message != tc.message {
 				t.Errorf("problemOf = %d %q, want %d %q", p.status, p.message, tc.status, tc.message)
 			}

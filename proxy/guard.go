@@ -9,10 +9,10 @@ import (
 	"github.com/tokenwall/tokenwall/scrub"
 )
 
-// cardEscape looks for a card number in a request that is not on a tokenization route: in
+// CardEscape looks for a card number in a request that is not on a tokenization route: in
 // the path, in the query (raw and unescaped), in header values, and in the body (raw, and
 // unescaped when it is a form). It returns where it found one, or "".
-func cardEscape(r *http.Request, body []byte) string {
+func CardEscape(r *http.Request, body []byte) string {
 	if containsPANEscaped(r.URL.EscapedPath()) {
 		return "path"
 	}

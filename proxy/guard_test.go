@@ -25,7 +25,7 @@ func runGuardCases(t *testing.T, cases []guardCase) {
 				r.Header.Set(k, v)
 			}
 			// The request holds test card numbers: report only where, never what.
-			if got := cardEscape(r, []byte(tc.body)); got != tc.want {
+			if got := CardEscape(r, []byte(tc.body)); got != tc.want {
 				t.Errorf("cardEscape = %q, want %q", got, tc.want)
 			}
 		})
@@ -86,7 +86,7 @@ func TestErrCardEscape(t *testing.T) {
 	if !strings.Contains(err.Error(), "query") {
 		t.Errorf("error %q does not say where", err)
 	}
-	if p := problemOf(err); p.status != http.StatusBadRequest || strings.Contains(p.message, "query") {
-		t.Errorf("problemOf = %d %q", p.status, p.message)
+	if p := kindOf(err); p.status != http.StatusBadRequest || strings.Contains(p.message, "query") {
+		t.Errorf("kindOf = %d %q", p.status, p.message)
 	}
 }

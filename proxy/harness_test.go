@@ -10,10 +10,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/tokenwall/tokenwall/logging"
 	"github.com/tokenwall/tokenwall/signature"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,14 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/app"
 	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/devstack"
-	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
-	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/store"
-	"github.com/tokenwall/tokenwall/store/postgres"
-	"github.com/tokenwall/tokenwall/store/sqlite"
 	"github.com/tokenwall/tokenwall/testkit"
 	"github.com/tokenwall/tokenwall/vault"
 )
@@ -181,12 +177,12 @@ const mtlsSubject = "CN=billing-mtls,O=Merchant"
 // testKeys are the API keys a harness with options.api gets: name → scopes. "revoked" is
 // revoked before the server starts.
 var testKeys = map[string][]string{
-	"admin":    {proxy.ScopeAdmin},
-	"payments": {proxy.ScopePayments},
-	"billing":  {proxy.ScopePayments, proxy.ScopeRefunds, proxy.ScopeCustomers, proxy.ScopeErase},
-	"revoked":  {proxy.ScopeAdmin, proxy.ScopePayments},
-	"mtls":     {proxy.ScopeAdmin},
-	"auditor":  {proxy.ScopeReports},
+	"admin":    {apikey.ScopeAdmin},
+	"payments": {apikey.ScopePayments},
+	"billing":  {apikey.ScopePayments, apikey.ScopeRefunds, apikey.ScopeCustomers, apikey.ScopeErase},
+	"revoked":  {apikey.ScopeAdmin, apikey.ScopePayments},
+	"mtls":     {apikey.ScopeAdmin},
+	"auditor":  {apikey.ScopeReports},
 }
 
 // leakyCard is the card number the /leaky upstream page shows (Stripe's test Mastercard).
@@ -218,7 +214,8 @@ type harness struct {
 	whsec string
 	// keys are the whole API keys (twk_…) of testKeys by name, when options.api is set.
 	keys  map[string]string
-	hooks *proxy.WebhookParts
+	hooks *app.WebhookParts
+	app   *app.App
 }
 
 // Routes used by the tests: a form checkout with MM/YY expiry, a JSON API with nested
@@ -316,10 +313,10 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	cfg.CardEscape.AlertPaths = o.alertPaths
 	if o.api {
-		var ks proxy.KeySet
+		var ks apikey.KeySet
 		h.keys = map[string]string{}
 		for name, scopes := range testKeys {
-			k, full, err := proxy.NewAPIKey(name, scopes, time.Now())
+			k, full, err := apikey.New(name, scopes, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -370,96 +367,42 @@ func newHarness(t *testing.T, o options) *harness {
 	return h
 }
 
-// start runs tokenwall the way `tokenwall serve` does, minus the config file.
+// start runs tokenwall through app.Build, the code `tokenwall serve` runs, with the
+// harness's config: same middleware, error marshaller, startup records and background work.
+// Only the checkpoint signer is the shared Vault's, so that tests that take their own Vault
+// down can still verify their trail.
 func (h *harness) start(ctx context.Context) {
 	t, cfg := h.t, h.cfg
-	logf, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lg, err := logging.NewLogger(logf, "debug", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := vault.Dial(ctx, vault.Options{Address: cfg.Vault.Address, Timeout: 2 * time.Second, KVMount: "secret",
-		Auth: vault.Auth{Method: "token", TokenFile: cfg.Vault.Auth.TokenFile}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var metrics *proxy.Metrics
-	paths := map[string]string{vault.SecretStripeKey: cfg.Vault.StripeKeyPath, vault.SecretSigningKey: cfg.Vault.SigningKeyPath,
-		vault.SecretAuditKey: cfg.Vault.AuditKeyPath}
-	proxy.WebhookSecretPaths(cfg.Webhooks, paths)
-	if cfg.API.Enabled {
-		paths[vault.SecretAPIKeys] = cfg.API.KeysPath
-	}
-	h.cache = vault.NewCache(client, vault.CacheOptions{
-		Paths:           paths,
-		RefreshInterval: cfg.Vault.RefreshInterval.D(), MaxAge: cfg.Vault.MaxAge.D(),
-		OnRefresh: func(name string, err error) {
-			if metrics != nil {
-				metrics.VaultRefreshed(name, err)
-			}
-		},
-	})
-	metrics = proxy.NewMetrics(h.cache.Ages)
-	if err := h.cache.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	cfg.Log.Level = "debug"
+	cfg.Audit.CheckpointEvery = 50
 	if h.pgDSN != "" {
-		h.store, err = postgres.Open(ctx, h.pgDSN, postgres.Options{})
-		cfg.Store.Driver, h.cfg.Store.Driver = "postgres", "postgres"
+		cfg.Store.Driver, cfg.Store.PostgresURL = "postgres", h.pgDSN
 	} else {
 		h.dbPath = filepath.Join(filepath.Dir(h.logPath), "tokenwall.db")
-		cfg.Store.SQLitePath, h.cfg.Store.SQLitePath = h.dbPath, h.dbPath
+		cfg.Store.Driver, cfg.Store.SQLitePath = "sqlite", h.dbPath
 		for _, sfx := range []string{"", "-wal", "-shm"} {
 			_ = os.Remove(h.dbPath + sfx)
 		}
-		h.store, err = sqlite.Open(ctx, h.dbPath)
 	}
-	if err != nil {
-		t.Fatal(err)
+	h.cfg = cfg
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("harness config: %v", err)
 	}
 	h.transit = sharedTransit
-	h.trail, err = audit.New(audit.Options{Store: h.store, Key: func() ([]byte, error) { return h.auditKey, nil },
-		Signer: h.transit, CheckpointEvery: 50, Log: lg})
+	tw, err := app.Build(ctx, cfg, app.Options{Signer: h.transit})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, err := gwstripe.New(gwstripe.Options{
-		APIURL: cfg.Gateway.Stripe.APIURL, Timeout: cfg.Gateway.Stripe.Timeout.D(), MaxNetworkRetries: cfg.Gateway.Stripe.MaxNetworkRetries,
-		Key: func() (string, error) {
-			s, err := h.cache.Get(vault.SecretStripeKey)
-			return string(s.Reveal()), err
-		},
-		OnAuthError: h.cache.Refresh, Logger: gwstripe.Logger{L: lg},
+	raw, ok := tw.Store().(interface {
+		store.Store
+		RawExec(ctx context.Context, query string, args ...any) error
 	})
-	if err != nil {
-		t.Fatal(err)
+	if !ok {
+		t.Fatalf("store %T has no RawExec", tw.Store())
 	}
-	deps := proxy.Deps{Config: cfg, Log: lg, Secrets: h.cache, Gateway: gw, Metrics: metrics, Audit: h.trail, Store: h.store,
-		Transit: h.transit}
-	if cfg.Webhooks.Enabled {
-		h.hooks, err = proxy.NewWebhooks(cfg, proxy.WebhookDeps{Secrets: h.cache, Store: h.store, Audit: h.trail, Metrics: metrics, Log: lg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		deps.Webhooks = h.hooks.Receiver.Handler()
-	}
-	srv, err := proxy.New(deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := net.Listen("tcp", cfg.Listen.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm, err := net.Listen("tcp", cfg.Admin.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.url = "https://" + pub.Addr().String()
-	h.adminURL = "http://" + adm.Addr().String()
+	h.app, h.store, h.cache, h.trail, h.hooks = tw, raw, tw.Cache(), tw.Trail(), tw.Webhooks()
+	h.url = "https://" + tw.Addr().String()
+	h.adminURL = "http://" + tw.AdminAddr().String()
 	pool := x509.NewCertPool()
 	certPEM, err := os.ReadFile(cfg.Listen.CertFile)
 	if err != nil {
@@ -469,32 +412,19 @@ func (h *harness) start(ctx context.Context) {
 	h.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 
 	runCtx, cancel := context.WithCancel(context.Background())
-	bgCtx, bgCancel := context.WithCancel(context.Background())
-	go h.cache.Run(bgCtx, nil)
-	delivering := make(chan struct{})
-	go func() {
-		defer close(delivering)
-		if h.hooks != nil {
-			h.hooks.Deliverer.Run(bgCtx)
-		}
-	}()
 	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx, pub, adm) }()
+	go func() { done <- tw.Run(runCtx) }()
 	var once sync.Once
 	var runErr error
 	h.stop = func() error {
 		once.Do(func() {
 			cancel()
 			runErr = <-done
-			bgCancel()
-			<-delivering
-			runErr = errors.Join(runErr, h.trail.Close(context.Background()))
 			// Every test's audit trail must verify: chain, MACs and Vault-signed checkpoints.
 			if res, err := audit.Verify(context.Background(), h.store, h.auditKey, h.transit, 0, 0); err != nil || !res.OK {
 				runErr = errors.Join(runErr, fmt.Errorf("audit trail does not verify: %v %+v", err, res))
 			}
-			runErr = errors.Join(runErr, h.store.Close())
-			_ = logf.Close()
+			runErr = errors.Join(runErr, tw.Close())
 		})
 		return runErr
 	}

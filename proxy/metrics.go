@@ -65,6 +65,12 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 	return m
 }
 
+// CardEscaped counts a card number found outside a tokenization route's card field: where
+// (path, query, header, body) and what was done (refused, alerted).
+func (m *Metrics) CardEscaped(where, action string) {
+	m.cardEscapes.WithLabelValues(where, action).Inc()
+}
+
 // VaultRefreshed records the outcome of one background secret read.
 func (m *Metrics) VaultRefreshed(secret string, err error) {
 	if err != nil {

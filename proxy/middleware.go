@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"crypto/rand"
 	"github.com/tokenwall/tokenwall/logging"
 	"github.com/tokenwall/tokenwall/scrub"
 	"net/http"
@@ -16,11 +15,7 @@ import (
 // validRequestID is what an incoming X-Request-ID must look like to be kept.
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
 
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return scrub.LetterID(b[:])
-}
+func newRequestID() string { return scrub.NewLetterID(16) }
 
 // contentSecurityPolicy allows the billing app's own pages and nothing else.
 const contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
@@ -87,15 +82,15 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	if info == nil {
 		info = &requestInfo{}
 	}
-	route := info.route
-	if route == "" {
-		route = "passthrough"
+	route := "passthrough"
+	if info.tokenization != nil {
+		route = info.tokenization.route
 	}
 	if p := c.Path(); p == healthPath || p == readyPath {
 		route = p
 	} else if s.isWebhookPath(c) {
 		route = "webhook"
-	} else if s.apiOn() && isAPIPath(p) {
+	} else if s.api != nil && IsAPIPath(p) {
 		route = "api " + c.Request().Method + " " + p
 	}
 	s.metrics.requests.WithLabelValues(route, strconv.Itoa(v.Status)).Inc()
@@ -118,10 +113,10 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 		sort.Strings(keys)
 		ev = ev.Strs(logging.FieldQueryKeys, keys)
 	}
-	if info.route != "" {
+	if t := info.tokenization; t != nil {
 		ev = ev.Float64(logging.FieldGatewayMS, float64(info.gatewayLatency.Microseconds())/1000).
-			Str(logging.FieldToken, info.token).Str(logging.FieldBrand, info.brand).Str(logging.FieldLast4, info.last4).
-			Str(logging.FieldErrorCode, info.errorCode)
+			Str(logging.FieldToken, t.token).Str(logging.FieldBrand, t.brand).Str(logging.FieldLast4, t.last4).
+			Str(logging.FieldErrorCode, t.errorCode)
 	}
 	if info.upstreamStatus != 0 {
 		ev = ev.Int(logging.FieldUpstreamStatus, info.upstreamStatus)

@@ -4,23 +4,36 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/evidence"
 	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/app"
 	"github.com/tokenwall/tokenwall/audit/report"
-	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/vault"
 )
 
 // buildReport builds a report for today over h's real sources (its store, log file, Vault
 // cache, transit key and TLS listener), with edit applied to the sources first.
-func buildReport(t *testing.T, h *harness, edit func(*proxy.ReportSources)) report.Report {
+func buildReport(t *testing.T, h *harness, edit func(*evidence.Sources)) report.Report {
 	t.Helper()
-	src := proxy.ReportSources{Config: h.cfg, Store: h.store, Transit: h.transit, ProbeAddr: h.url[len("https://"):],
+	src := evidence.Sources{Config: h.cfg, Store: h.store, Transit: h.transit, ProbeAddr: h.url[len("https://"):],
 		ReadSecret: func(_ context.Context, name, _ string) (vault.Secret, error) { return h.cache.Get(name) }}
+	if h.cfg.API.Enabled {
+		src.APIKeys = func(context.Context) ([]report.KeyInfo, error) {
+			s, err := h.cache.Get(vault.SecretAPIKeys)
+			if err != nil {
+				return nil, err
+			}
+			ks, err := apikey.ParseKeySet(s.Reveal())
+			return app.KeyInfos(ks), err
+		}
+	}
 	if edit != nil {
 		edit(&src)
 	}
@@ -28,7 +41,7 @@ func buildReport(t *testing.T, h *harness, edit func(*proxy.ReportSources)) repo
 	if src.Now != nil {
 		now = src.Now()
 	}
-	r, err := proxy.BuildReport(context.Background(), src, now.Add(-24*time.Hour), now.Add(time.Hour))
+	r, err := evidence.Build(context.Background(), src, now.Add(-24*time.Hour), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +105,13 @@ func TestReportRequirementsFollowTheEvidence(t *testing.T) {
 				go func(c net.Conn) { _ = c.(*tls.Conn).Handshake(); _ = c.Close() }(c)
 			}
 		}()
-		r := buildReport(t, h, func(s *proxy.ReportSources) { s.ProbeAddr = ln.Addr().String() })
+		r := buildReport(t, h, func(s *evidence.Sources) { s.ProbeAddr = ln.Addr().String() })
 		if got := statuses(r)["4.2.1"]; got != report.Fail {
 			t.Fatalf("4.2.1 = %s with TLS 1.1 accepted", got)
 		}
 	})
 	t.Run("secrets past their cryptoperiod", func(t *testing.T) {
-		r := buildReport(t, h, func(s *proxy.ReportSources) {
+		r := buildReport(t, h, func(s *evidence.Sources) {
 			s.Now = func() time.Time { return time.Now().Add(400 * 24 * time.Hour) }
 		})
 		if got := statuses(r)["3.6/3.7"]; got != report.Fail {
@@ -190,7 +203,7 @@ func TestReportOverTheAPI(t *testing.T) {
 		t.Errorf("a payments key: %d, want 403", resp.StatusCode)
 	}
 	evs := h.events("report_generated")
-	if len(evs) != 2 || !strings.HasPrefix(evs[0].Actor, proxy.ActorKeyPrefix) {
+	if len(evs) != 2 || !strings.HasPrefix(evs[0].Actor, apikey.ActorPrefix) {
 		t.Fatalf("report_generated records %+v", evs)
 	}
 }

@@ -48,7 +48,10 @@ func (s *Server) routes() {
 		// scrubs and keeps the event itself, and nothing is forwarded as it came.
 		s.echo.Any(s.cfg.Webhooks.Path, echo.WrapHandler(s.webhooks))
 	}
-	s.apiRoutes()
+	if s.api != nil {
+		// Everything under /v1 is the API's, never a passthrough to the upstream.
+		s.api.Register(s.echo.Group("/v1"))
+	}
 	for i := range s.cfg.Routes {
 		rt := s.cfg.Routes[i]
 		h := s.tokenizeHandler(rt)
@@ -68,21 +71,21 @@ func (s *Server) routes() {
 // escape guard): a card on a path that is not a tokenization route is refused.
 func (s *Server) passthrough(c echo.Context) error {
 	r := c.Request()
-	body, err := readBody(r, s.cfg.Listen.MaxBodyBytes.Int())
+	body, err := ReadBody(r, s.cfg.Listen.MaxBodyBytes.Int())
 	if err != nil {
 		return err
 	}
-	if where := cardEscape(r, body); where != "" {
+	if where := CardEscape(r, body); where != "" {
 		details := map[string]string{"where": where, "method": r.Method}
 		if !s.alertOnly(r.URL.Path) {
 			s.metrics.cardEscapes.WithLabelValues(where, "refused").Inc()
 			aerr := s.record(c, audit.Event{Type: audit.EventCardEscapeBlocked, Outcome: audit.Failure,
-				Reason: "card_outside_tokenization_route", Resource: maskedPath(r), Details: details})
+				Reason: "card_outside_tokenization_route", Resource: MaskedPath(r), Details: details})
 			return errors.Join(errCardEscape(where), aerr)
 		}
 		s.metrics.cardEscapes.WithLabelValues(where, "alerted").Inc()
 		if err := s.record(c, audit.Event{Type: audit.EventCardEscapeAlerted, Outcome: audit.Success,
-			Reason: "card_outside_tokenization_route", Resource: maskedPath(r), Details: details}); err != nil {
+			Reason: "card_outside_tokenization_route", Resource: MaskedPath(r), Details: details}); err != nil {
 			return err
 		}
 		zerolog.Ctx(r.Context()).Warn().Str(logging.FieldPath, r.URL.Path).Str(logging.FieldCardWhere, where).
@@ -92,7 +95,7 @@ func (s *Server) passthrough(c echo.Context) error {
 	return nil
 }
 
-// maskedPath names the request path for the audit trail with any card in it masked.
-func maskedPath(r *http.Request) string {
+// MaskedPath names the request path for the audit trail with any card in it masked.
+func MaskedPath(r *http.Request) string {
 	return "path:" + string(scrub.Text([]byte(r.URL.Path)))
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
-	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/vault"
 )
 
@@ -28,6 +27,11 @@ type Secrets interface {
 	Get(name string) (vault.Secret, error)
 	// Fresh reports whether every secret is loaded and within its maximum age.
 	Fresh() bool
+}
+
+// API is the /v1 API (proxy/api): it registers its routes on the /v1 group.
+type API interface {
+	Register(g *echo.Group)
 }
 
 // Deps are the proxy's collaborators. Config must have passed Validate.
@@ -43,12 +47,8 @@ type Deps struct {
 	TLS *tls.Config
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// Store is tokenwall's state (outbox, idempotency records); required when
-	// Config.API.Enabled.
-	Store store.Store
-	// Transit signs compliance reports (GET /v1/reports) and reads the transit key's
-	// metadata for them; without it the endpoint answers 503.
-	Transit TransitKey
+	// API serves /v1; required when Config.API.Enabled.
+	API API
 	// Webhooks handles the gateway's webhook endpoint (Config.Webhooks.Path); required when
 	// Config.Webhooks.Enabled. It reads and limits the body itself and answers every method.
 	Webhooks http.Handler
@@ -68,15 +68,11 @@ type Server struct {
 	upstream *httputil.ReverseProxy
 	maxBody  int64
 	webhooks http.Handler
-	store    store.Store
-	keys     *keyring
-	limiter  *rateLimiter
-	inflight inFlight
-	payments gateway.Payments
-	transit  TransitKey
+	api      API
 }
 
-// New builds the server: routes, middleware and the upstream proxy.
+// New builds the server: routes, middleware and the upstream proxy. Only package app calls
+// it: the running program and every test get the same server.
 func New(d Deps) (*Server, error) {
 	if d.Secrets == nil || d.Gateway == nil || d.Metrics == nil || d.Audit == nil {
 		return nil, errors.New("proxy: Secrets, Gateway, Metrics and Audit are required")
@@ -84,19 +80,13 @@ func New(d Deps) (*Server, error) {
 	if d.Config.Webhooks.Enabled && d.Webhooks == nil {
 		return nil, errors.New("proxy: webhooks are enabled but no Webhooks handler was given")
 	}
-	if d.Config.API.Enabled && d.Store == nil {
-		return nil, errors.New("proxy: the API is enabled but no Store was given")
+	if d.Config.API.Enabled && d.API == nil {
+		return nil, errors.New("proxy: the API is enabled but no API was given")
 	}
 	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now,
-		webhooks: d.Webhooks, store: d.Store, transit: d.Transit}
+		webhooks: d.Webhooks}
 	if d.Config.API.Enabled {
-		p, ok := d.Gateway.(gateway.Payments)
-		if !ok {
-			return nil, errors.New("proxy: the API is enabled but the gateway does not take payments")
-		}
-		s.payments = p
-		s.keys = &keyring{secrets: d.Secrets}
-		s.limiter = newRateLimiter(d.Config.API.RatePerSecond, d.Config.API.Burst)
+		s.api = d.API
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -139,6 +129,9 @@ func New(d Deps) (*Server, error) {
 	s.routes()
 	return s, nil
 }
+
+// Metrics are the server's metrics (the API counts its card escapes there too).
+func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // Handler returns the HTTP handler (for tests and benchmarks that bring their own server).
 func (s *Server) Handler() http.Handler { return s.echo }

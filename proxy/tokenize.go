@@ -21,24 +21,30 @@ import (
 )
 
 // tokenizeHandler is the handler of one tokenization route: read the body, replace the card
-// with a token (or an error code), sign, forward. The work is in tokenize.
+// with a token (or an error code), sign, forward. The work is in tokenize, which returns the
+// outcome the audit record and the summary line are built from.
 func (s *Server) tokenizeHandler(rt config.Route) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		info := infoFrom(r.Context())
-		info.route = rt.Path
 		c.Response().Header().Set("Cache-Control", "no-store")
+		t := tokenization{route: rt.Path}
+		defer func() {
+			if info := infoFrom(r.Context()); info != nil {
+				info.tokenization = &t
+			}
+		}()
 
 		signingKey, err := s.freshSecrets()
 		if err != nil {
 			return err
 		}
-		body, err := readBody(r, rt.MaxBodyBytes.Int())
+		body, err := ReadBody(r, rt.MaxBodyBytes.Int())
 		if err != nil {
-			return errors.Join(err, s.recordTokenization(c, rt.Path, info, err))
+			return errors.Join(err, s.recordTokenization(c, t, err))
 		}
-		out, contentType, err := s.tokenize(r.Context(), rt, r.Header.Get(echo.HeaderContentType), body, info)
-		if aerr := s.recordTokenization(c, rt.Path, info, err); err != nil || aerr != nil {
+		out, contentType, res, err := s.tokenize(r.Context(), rt, r.Header.Get(echo.HeaderContentType), body)
+		t = res
+		if aerr := s.recordTokenization(c, t, err); err != nil || aerr != nil {
 			return errors.Join(err, aerr)
 		}
 		sig := signature.Sign(s.now(), out, signingKey.Reveal())
@@ -66,9 +72,9 @@ func (s *Server) freshSecrets() (vault.Secret, error) {
 	return k, nil
 }
 
-// readBody reads at most limit bytes of r's body, refusing a larger one with ErrTooLarge
+// ReadBody reads at most limit bytes of r's body, refusing a larger one with ErrTooLarge
 // (nothing is forwarded), and puts the bytes back so the request can be proxied.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
@@ -104,10 +110,11 @@ func cardFieldNames(f config.CardFields) []string {
 // tokenize turns a posted body into the body the billing app receives: the card fields
 // removed, the token and card facts (or an error code) in the result fields. A malformed
 // body, or a card number anywhere but the card field, is an error and nothing is forwarded.
-func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType string, body []byte, info *requestInfo) ([]byte, string, error) {
+func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType string, body []byte) ([]byte, string, tokenization, error) {
+	t := tokenization{route: rt.Path}
 	doc, err := parseDocument(rt.Body, contentType, body, rt.MaxJSONDepth)
 	if err != nil {
-		return nil, "", err
+		return nil, "", t, err
 	}
 	in := gateway.CardInput{}
 	for _, f := range []struct {
@@ -128,14 +135,15 @@ func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType stri
 	// field, a second card under another name).
 	rest, _, err := doc.encode()
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrBadRequest, err)
+		return nil, "", t, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	if containsPANEscaped(string(rest)) {
 		s.metrics.cardEscapes.WithLabelValues("tokenization_body", "refused").Inc()
-		return nil, "", errCardEscape("a non-card field of a tokenization route")
+		return nil, "", t, errCardEscape("a non-card field of a tokenization route")
 	}
 
-	pm, code := s.tokenizeCard(ctx, in, info)
+	pm, t := s.tokenizeCard(ctx, in, t)
+	code := t.errorCode
 	res := rt.Result
 	if code != "" {
 		doc.set(res.Error, code)
@@ -152,34 +160,38 @@ func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType stri
 	}
 	out, ct, err := doc.encode()
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrBadRequest, err)
+		return nil, "", t, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
-	return out, ct, nil
+	return out, ct, t, nil
 }
 
 // tokenizeCard validates the card and asks the gateway for a token. It returns the payment
-// method, or the error code the billing app receives.
-func (s *Server) tokenizeCard(ctx context.Context, in gateway.CardInput, info *requestInfo) (gateway.PaymentMethod, string) {
+// method and t with the outcome: the token and card facts, or the error code the billing
+// app receives.
+func (s *Server) tokenizeCard(ctx context.Context, in gateway.CardInput, t tokenization) (gateway.PaymentMethod, tokenization) {
 	log := zerolog.Ctx(ctx)
 	card, err := gateway.ParseCard(in, s.now())
 	if err != nil {
-		info.errorCode = gateway.Code(err)
-		s.metrics.tokenizations.WithLabelValues(info.errorCode, string(card.Brand)).Inc()
-		log.Info().Str(logging.FieldErrorCode, info.errorCode).Err(err).Msg("card refused before the gateway")
-		return gateway.PaymentMethod{}, info.errorCode
+		t.errorCode = gateway.Code(err)
+		s.metrics.tokenizations.WithLabelValues(t.errorCode, string(card.Brand)).Inc()
+		log.Info().Str(logging.FieldErrorCode, t.errorCode).Err(err).Msg("card refused before the gateway")
+		return gateway.PaymentMethod{}, t
 	}
 	start := time.Now()
 	pm, err := s.gw.Tokenize(ctx, card, "tw-"+newRequestID())
-	info.gatewayLatency = time.Since(start)
-	s.metrics.gatewayLatency.Observe(info.gatewayLatency.Seconds())
-	info.brand = string(card.Brand)
-	if err != nil {
-		info.errorCode = gateway.Code(err)
-		s.metrics.tokenizations.WithLabelValues(info.errorCode, info.brand).Inc()
-		log.Warn().Str(logging.FieldErrorCode, info.errorCode).Err(err).Msg("gateway tokenization failed")
-		return gateway.PaymentMethod{}, info.errorCode
+	took := time.Since(start)
+	if info := infoFrom(ctx); info != nil {
+		info.gatewayLatency = took
 	}
-	info.token, info.brand, info.last4 = pm.ID, pm.Brand, pm.Last4
+	s.metrics.gatewayLatency.Observe(took.Seconds())
+	t.brand = string(card.Brand)
+	if err != nil {
+		t.errorCode = gateway.Code(err)
+		s.metrics.tokenizations.WithLabelValues(t.errorCode, t.brand).Inc()
+		log.Warn().Str(logging.FieldErrorCode, t.errorCode).Err(err).Msg("gateway tokenization failed")
+		return gateway.PaymentMethod{}, t
+	}
+	t.token, t.brand, t.last4 = pm.ID, pm.Brand, pm.Last4
 	s.metrics.tokenizations.WithLabelValues("ok", pm.Brand).Inc()
-	return pm, ""
+	return pm, t
 }

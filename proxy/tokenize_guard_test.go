@@ -86,7 +86,7 @@ func TestTokenizeRefusesCardInOtherField(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			gw := &guardGateway{}
 			s := guardServer(gw)
-			out, _, err := s.tokenize(context.Background(), guardRoute(tc.kind), tc.contentType, []byte(tc.body(t)), &requestInfo{})
+			out, _, _, err := s.tokenize(context.Background(), guardRoute(tc.kind), tc.contentType, []byte(tc.body(t)))
 			if !errors.Is(err, ErrCardEscape) {
 				// out holds a card number: say only whether one is in it.
 				t.Errorf("tokenize error = %v, want ErrCardEscape (forwarded body %d bytes, raw card visible to scrub: %v)", err, len(out), scrub.ContainsPAN(out))
@@ -101,8 +101,7 @@ func TestTokenizeRefusesCardInOtherField(t *testing.T) {
 func TestTokenizeFormForwardsToken(t *testing.T) {
 	gw := &guardGateway{}
 	s := guardServer(gw)
-	info := &requestInfo{}
-	out, ct, err := s.tokenize(context.Background(), guardRoute(kindForm), mediaTypes[kindForm], []byte(formWith("leave at the door")), info)
+	out, ct, res, err := s.tokenize(context.Background(), guardRoute(kindForm), mediaTypes[kindForm], []byte(formWith("leave at the door")))
 	if err != nil {
 		t.Fatalf("tokenize: %v", err)
 	}
@@ -124,7 +123,7 @@ func TestTokenizeFormForwardsToken(t *testing.T) {
 	if gw.calls.Load() != 1 {
 		t.Errorf("gateway called %d times, want 1", gw.calls.Load())
 	}
-	if info.token != "pm_test_1" || info.last4 != "4242" {
-		t.Errorf("summary record token %q last4 %q", info.token, info.last4)
+	if res.token != "pm_test_1" || res.last4 != "4242" || res.route != "/pay" {
+		t.Errorf("tokenization outcome token %q last4 %q route %q", res.token, res.last4, res.route)
 	}
 }

@@ -78,7 +78,7 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 			watch(resp)
 			if info := infoFrom(resp.Request.Context()); info != nil {
 				info.upstreamStatus = resp.StatusCode
-				if info.route != "" {
+				if _, signed := resp.Request.Context().Value(signatureKey{}).(string); signed {
 					// tokenwall sets no-store on tokenization routes; one header, not two.
 					resp.Header.Del("Cache-Control")
 				}

@@ -200,7 +200,7 @@ func (c *Client) ReadKV(ctx context.Context, name, path string) (Secret, error) 
 }
 
 // WriteKV writes value into field "value" at path in the KV v2 mount. tokenwall itself only
-// reads; this is for `tokenwall dev` and tests that provision a dev server.
+// reads; this is for `tokenwall-dev` and tests that provision a dev server.
 func (c *Client) WriteKV(ctx context.Context, path, value string) error {
 	if _, err := c.api.KVv2(c.opts.KVMount).Put(ctx, path, map[string]any{"value": value}); err != nil {
 		return classify(fmt.Errorf("write %s/%s: %w", c.opts.KVMount, path, err))

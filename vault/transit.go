@@ -59,7 +59,7 @@ func (t *Transit) Verify(ctx context.Context, data []byte, sig string) (bool, er
 }
 
 // EnableTransitKey mounts the transit engine (if needed) and creates an ed25519 key. It is
-// for `tokenwall dev` and tests; production Vaults are set up by deploy/vault/setup.sh.
+// for `tokenwall-dev` and tests; production Vaults are set up by deploy/vault/setup.sh.
 func (c *Client) EnableTransitKey(ctx context.Context, mount, key string) error {
 	if mount == "" {
 		mount = "transit"

@@ -1,12 +1,10 @@
 package webhooks
 
-import (
-	"errors"
-	"net/http"
-)
+import "errors"
 
 // Errors of Receive (and of the Handler). Each rejection is one kind, wrapped with detail;
-// statusOf turns a kind into a status and a fixed message. The receive-side names share
+// ReceiverOptions.Judge (the HTTP layer's one error table) gives each its status, message
+// and audit reason. The receive-side names share
 // their values with Verify's errors, so one errors.Is covers both schemes.
 var (
 	// ErrBadSignature means no v1 signature in the header matches any secret.
@@ -36,50 +34,11 @@ const (
 	ReasonNotJSON      = "not_json"
 )
 
-// reasonOf names a rejection for the audit trail; "" means err is not a rejection.
-func reasonOf(err error) string {
-	switch {
-	case errors.Is(err, ErrNoSignature):
-		return ReasonNoSignature
-	case errors.Is(err, ErrBadSignatureHeader):
-		return ReasonBadHeader
-	case errors.Is(err, ErrBadSignature):
-		return ReasonBadSignature
-	case errors.Is(err, ErrTooOld):
-		return ReasonTooOld
-	case errors.Is(err, ErrTooLarge):
-		return ReasonTooLarge
-	case errors.Is(err, ErrNotJSON):
-		return ReasonNotJSON
-	}
-	return ""
-}
-
-// statusOf is the one place an error becomes a status and a fixed public message. It is
-// checked in order: an unavailable store outranks the rejection it failed to record, so the
-// sender retries.
-func statusOf(err error) (int, string) {
-	switch {
-	case err == nil:
-		return http.StatusOK, ""
-	case errors.Is(err, ErrUnavailable):
-		return http.StatusServiceUnavailable, "temporarily unavailable, retry later"
-	case errors.Is(err, ErrMethod):
-		return http.StatusMethodNotAllowed, "method not allowed"
-	case errors.Is(err, ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, "body too large"
-	case errors.Is(err, ErrNoSignature):
-		return http.StatusBadRequest, "signature header missing"
-	case errors.Is(err, ErrBadSignatureHeader):
-		return http.StatusBadRequest, "signature header malformed"
-	case errors.Is(err, ErrBadSignature):
-		return http.StatusBadRequest, "no signature matches"
-	case errors.Is(err, ErrTooOld):
-		return http.StatusBadRequest, "signature timestamp outside tolerance"
-	case errors.Is(err, ErrNotJSON):
-		return http.StatusBadRequest, "body is not a JSON event"
-	case errors.Is(err, ErrReadBody):
-		return http.StatusBadRequest, "could not read body"
-	}
-	return http.StatusInternalServerError, "internal error"
+// Verdict is what the error table of the HTTP layer (proxy.WebhookVerdict) says of a
+// failure of the webhook endpoint: its status, the fixed message the sender gets, and, for
+// a rejection, the reason webhook_rejected records ("" when it is not a rejection).
+type Verdict struct {
+	Status  int
+	Message string
+	Reason  string
 }

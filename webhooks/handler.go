@@ -38,11 +38,12 @@ func (r *Receiver) Handler() http.Handler {
 	})
 }
 
-// fail answers with the status and fixed message of err's kind (statusOf); the error's own
+// fail answers with the status and fixed message of err's kind (Judge); the error's own
 // text never reaches the client. Failures on tokenwall's side are logged (the text holds ids
 // and causes, never the body); rejections are in the audit trail already.
 func (r *Receiver) fail(w http.ResponseWriter, err error) {
-	status, msg := statusOf(err)
+	v := r.o.Judge(err)
+	status, msg := v.Status, v.Message
 	if status >= http.StatusInternalServerError {
 		r.o.Log.Error().Err(err).Int("status", status).Msg("webhook not accepted")
 	}

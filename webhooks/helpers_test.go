@@ -26,6 +26,7 @@ import (
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/store/sqlite"
 	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 
@@ -122,6 +123,7 @@ func newEnv(t testing.TB, edit func(*webhooks.ReceiverOptions)) *env {
 		Store:   st,
 		Audit:   tr,
 		Now:     e.clock.Now,
+		Judge:   proxy.WebhookVerdict,
 	}
 	if edit != nil {
 		edit(&o)

@@ -14,6 +14,7 @@ import (
 	"github.com/tokenwall/tokenwall/store/pgtest"
 	"github.com/tokenwall/tokenwall/store/postgres"
 	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 
@@ -111,6 +112,7 @@ func newPGReplica(tb testing.TB, dsn, name string, signer audit.Signer) *pgRepli
 		Store:   st,
 		Audit:   tr,
 		Now:     time.Now,
+		Judge:   proxy.WebhookVerdict,
 		// Set before the first Receive, so reading r.d here needs no lock.
 		Notify: func() {
 			if r.d != nil {

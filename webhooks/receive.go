@@ -22,7 +22,7 @@ const (
 	DefaultMaxBody          = 256 << 10
 )
 
-// ReceiverOptions configure a Receiver. Secrets, Store and Audit are required.
+// ReceiverOptions configure a Receiver. Secrets, Store, Audit and Judge are required.
 type ReceiverOptions struct {
 	// Secrets returns the gateway's endpoint secrets (whsec_…, from the Vault cache). It is
 	// called for every event, so a rolled secret is used at once; during a roll it returns
@@ -50,6 +50,9 @@ type ReceiverOptions struct {
 	RequestID func(w http.ResponseWriter, r *http.Request) string
 	// Log receives Handler's failures on tokenwall's side (disabled when zero).
 	Log zerolog.Logger
+	// Judge gives a failure its status, message and audit reason (proxy.WebhookVerdict, the
+	// one error table); required.
+	Judge func(error) Verdict
 	// Observe, when set, is told the outcome of every Receive, for metrics: OutcomeAccepted,
 	// OutcomeDuplicate, OutcomeUnavailable or a rejection reason (ReasonBadSignature, …).
 	Observe func(outcome string)
@@ -81,8 +84,8 @@ type Result struct {
 
 // NewReceiver checks o, fills in defaults and returns a Receiver.
 func NewReceiver(o ReceiverOptions) (*Receiver, error) {
-	if o.Secrets == nil || o.Store == nil || o.Audit == nil {
-		return nil, errors.New("webhooks: receiver: Secrets, Store and Audit are required")
+	if o.Secrets == nil || o.Store == nil || o.Audit == nil || o.Judge == nil {
+		return nil, errors.New("webhooks: receiver: Secrets, Store, Audit and Judge are required")
 	}
 	if o.Tolerance < 0 || o.MaxBody < 0 {
 		return nil, fmt.Errorf("webhooks: receiver: tolerance %s and max body %d must not be negative", o.Tolerance, o.MaxBody)
@@ -114,18 +117,18 @@ func NewReceiver(o ReceiverOptions) (*Receiver, error) {
 func (r *Receiver) Receive(ctx context.Context, header http.Header, body []byte, sourceIP, requestID string) (Result, error) {
 	res, err := r.receive(ctx, header, body, sourceIP, requestID)
 	if r.o.Observe != nil {
-		r.o.Observe(outcomeOf(res, err))
+		r.o.Observe(r.outcomeOf(res, err))
 	}
 	return res, err
 }
 
 // outcomeOf names what Receive did, for ReceiverOptions.Observe.
-func outcomeOf(res Result, err error) string {
+func (r *Receiver) outcomeOf(res Result, err error) string {
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return OutcomeUnavailable
 	case err != nil:
-		if reason := reasonOf(err); reason != "" {
+		if reason := r.o.Judge(err).Reason; reason != "" {
 			return reason
 		}
 		return OutcomeUnavailable
@@ -202,7 +205,7 @@ type event struct {
 // ErrUnavailable when the audit write fails. Errors that are not rejections (the secrets
 // failed) are returned as they are.
 func (r *Receiver) reject(ctx context.Context, err error, sourceIP, requestID string) error {
-	reason := reasonOf(err)
+	reason := r.o.Judge(err).Reason
 	if reason == "" || errors.Is(err, ErrUnavailable) {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tokenwall/tokenwall/scrub"
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 
@@ -343,10 +344,11 @@ func TestNewReceiverValidates(t *testing.T) {
 		name string
 		o    webhooks.ReceiverOptions
 	}{
-		{name: "no secrets", o: webhooks.ReceiverOptions{Store: e.st, Audit: e.trail}},
-		{name: "no store", o: webhooks.ReceiverOptions{Secrets: secrets, Audit: e.trail}},
-		{name: "no audit", o: webhooks.ReceiverOptions{Secrets: secrets, Store: e.st}},
-		{name: "negative tolerance", o: webhooks.ReceiverOptions{Secrets: secrets, Store: e.st, Audit: e.trail, Tolerance: -time.Second}},
+		{name: "no secrets", o: webhooks.ReceiverOptions{Store: e.st, Audit: e.trail, Judge: proxy.WebhookVerdict}},
+		{name: "no store", o: webhooks.ReceiverOptions{Secrets: secrets, Audit: e.trail, Judge: proxy.WebhookVerdict}},
+		{name: "no audit", o: webhooks.ReceiverOptions{Secrets: secrets, Store: e.st, Judge: proxy.WebhookVerdict}},
+		{name: "no judge", o: webhooks.ReceiverOptions{Secrets: secrets, Store: e.st, Audit: e.trail}},
+		{name: "negative tolerance", o: webhooks.ReceiverOptions{Secrets: secrets, Store: e.st, Audit: e.trail, Judge: proxy.WebhookVerdict, Tolerance: -time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if r, err := webhooks.NewReceiver(tc.o); err == nil || r != nil {

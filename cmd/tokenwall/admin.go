@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/app"
 	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/audit/report"
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/vault"
@@ -18,11 +21,7 @@ type adminConn struct {
 }
 
 func dialAdmin(ctx context.Context, cfg config.Config) (*adminConn, error) {
-	c, err := vault.Dial(ctx, vault.Options{
-		Address: cfg.Vault.Address, CACertFile: cfg.Vault.CACertFile, Timeout: cfg.Vault.Timeout.D(), KVMount: cfg.Vault.KVMount,
-		Auth: vault.Auth{Method: cfg.Vault.Auth.Method, TokenFile: cfg.Vault.Auth.TokenFile, RoleID: cfg.Vault.Auth.RoleID,
-			SecretIDFile: cfg.Vault.Auth.SecretIDFile, Mount: cfg.Vault.Auth.Mount},
-	})
+	c, err := vault.Dial(ctx, app.VaultOptions(cfg, nil))
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
@@ -45,7 +44,7 @@ func openAdmin(ctx context.Context, cfg config.Config) (*adminConn, store.Store,
 
 // open opens the configured store (running pending migrations).
 func (a *adminConn) open(ctx context.Context) (store.Store, error) {
-	return openStore(ctx, a.cfg.Store, func() (string, error) {
+	return app.OpenStore(ctx, a.cfg.Store, func() (string, error) {
 		s, err := a.client.ReadKV(ctx, vault.SecretPostgresPassword, a.cfg.Store.PostgresPasswordPath)
 		return string(s.Reveal()), err
 	})
@@ -81,4 +80,17 @@ func (a *adminConn) trailOn(st store.Audit) (*audit.Trail, error) {
 		CheckpointEvery: int64(a.cfg.Audit.CheckpointEvery),
 		Scrubber:        scrubber,
 	})
+}
+
+// apiKeys reads the API key set for a report: nil when the API is off.
+func (a *adminConn) apiKeys(ctx context.Context) ([]report.KeyInfo, error) {
+	if !a.cfg.API.Enabled {
+		return nil, nil
+	}
+	s, err := a.client.ReadKV(ctx, vault.SecretAPIKeys, a.cfg.API.KeysPath)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := apikey.ParseKeySet(s.Reveal())
+	return app.KeyInfos(ks), err
 }

@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tokenwall/tokenwall/apikey"
 	"github.com/tokenwall/tokenwall/audit"
-	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/vault"
 )
 
@@ -49,7 +49,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				scopeList = append(scopeList, s)
 			}
 		}
-		if err := proxy.ValidScopes(scopeList); err != nil {
+		if err := apikey.ValidScopes(scopeList); err != nil {
 			fmt.Fprintf(stderr, "tokenwall: --scopes: %v\n", err)
 			return 2
 		}
@@ -70,20 +70,20 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var full string
 	var ev audit.Event
-	err = editKeySet(ctx, ac, func(ks *proxy.KeySet) error {
+	err = editKeySet(ctx, ac, func(ks *apikey.KeySet) error {
 		if sub == "create" {
-			k, secret, err := proxy.NewAPIKey(*name, scopeList, time.Now())
+			k, secret, err := apikey.New(*name, scopeList, time.Now())
 			if err != nil {
 				return err
 			}
 			k.ClientCertSubject = *subject
 			ks.Keys = append(ks.Keys, k)
 			full = secret
-			ev = audit.Event{Type: audit.EventAPIKeyCreated, Resource: proxy.ActorKeyPrefix + k.ID,
+			ev = audit.Event{Type: audit.EventAPIKeyCreated, Resource: apikey.ActorPrefix + k.ID,
 				Details: map[string]string{"scopes": strings.Join(k.Scopes, ",")}}
 			return nil
 		}
-		ev = audit.Event{Type: audit.EventAPIKeyRevoked, Resource: proxy.ActorKeyPrefix + fs.Arg(0)}
+		ev = audit.Event{Type: audit.EventAPIKeyRevoked, Resource: apikey.ActorPrefix + fs.Arg(0)}
 		return ks.Revoke(fs.Arg(0), time.Now())
 	})
 	if err != nil {
@@ -104,21 +104,21 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // readKeySet reads the key set and its version (0 and an empty set when none exists yet).
-func readKeySet(ctx context.Context, ac *adminConn) (proxy.KeySet, int, error) {
+func readKeySet(ctx context.Context, ac *adminConn) (apikey.KeySet, int, error) {
 	s, err := ac.client.ReadKV(ctx, vault.SecretAPIKeys, ac.cfg.API.KeysPath)
 	if errors.Is(err, vault.ErrMissing) {
-		return proxy.KeySet{}, 0, nil
+		return apikey.KeySet{}, 0, nil
 	}
 	if err != nil {
-		return proxy.KeySet{}, 0, err
+		return apikey.KeySet{}, 0, err
 	}
-	ks, err := proxy.ParseKeySet(s.Reveal())
+	ks, err := apikey.ParseKeySet(s.Reveal())
 	return ks, s.Version(), err
 }
 
 // editKeySet applies edit to the key set and writes it back with check-and-set, retrying when
 // another writer got there first.
-func editKeySet(ctx context.Context, ac *adminConn, edit func(*proxy.KeySet) error) error {
+func editKeySet(ctx context.Context, ac *adminConn, edit func(*apikey.KeySet) error) error {
 	for range 3 {
 		ks, version, err := readKeySet(ctx, ac)
 		if err != nil {
@@ -131,7 +131,7 @@ func editKeySet(ctx context.Context, ac *adminConn, edit func(*proxy.KeySet) err
 		if err != nil {
 			return err
 		}
-		if _, err := proxy.ParseKeySet(b); err != nil {
+		if _, err := apikey.ParseKeySet(b); err != nil {
 			return err
 		}
 		err = ac.client.WriteKVCAS(ctx, ac.cfg.API.KeysPath, string(b), version)
@@ -158,7 +158,7 @@ func auditKeyChange(ctx context.Context, ac *adminConn, ev audit.Event) error {
 }
 
 // writeKeys prints the key set: ids, names, scopes and dates, never a hash.
-func writeKeys(w io.Writer, ks proxy.KeySet) {
+func writeKeys(w io.Writer, ks apikey.KeySet) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY ID\tNAME\tSCOPES\tCREATED\tREVOKED")
 	for _, k := range ks.Keys {

@@ -17,7 +17,6 @@ const usage = `tokenwall: payment tokenization proxy
 
 usage:
   tokenwall serve --config FILE     run the proxy
-  tokenwall dev [flags]             run the whole dev stack on loopback (what "make run" does)
   tokenwall check-config --config FILE
                                     validate a config and print it, redacted
   tokenwall scrub [--card-mask brand_last4|first6_last4] [FILE…]
@@ -56,7 +55,6 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	commands := map[string]command{
 		"serve":        runServe,
-		"dev":          runDev,
 		"check-config": runCheckConfig,
 		"scrub":        runScrub,
 		"scan":         runScan,

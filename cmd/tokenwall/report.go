@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenwall/tokenwall/audit/report"
-	"github.com/tokenwall/tokenwall/proxy"
+	"github.com/tokenwall/tokenwall/evidence"
 	"github.com/tokenwall/tokenwall/store"
 )
 
@@ -60,8 +60,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		bar.total = last - first + 1
 	}
 	start := time.Now()
-	r, err := proxy.BuildReport(ctx, proxy.ReportSources{Config: cfg, Store: st, ReadSecret: ac.client.ReadKV, Transit: ac.transit(),
-		ProbeAddr: *probe, Progress: func(n int64) { bar.Add(n - bar.done) }}, from, to)
+	r, err := evidence.Build(ctx, evidence.Sources{Config: cfg, Store: st, ReadSecret: ac.client.ReadKV, Transit: ac.transit(),
+		ProbeAddr: *probe, Progress: func(n int64) { bar.Add(n - bar.done) }, APIKeys: ac.apiKeys}, from, to)
 	bar.Clear()
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/tokenwall/tokenwall/app"
 )
 
 // runServe runs the proxy with a config file until SIGINT or SIGTERM.
@@ -14,12 +16,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code != 0 {
 		return code
 	}
-	st, err := start(ctx, cfg, stdout, os.Getenv)
+	a, err := app.Build(ctx, cfg, app.Options{Stdout: stdout})
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
 		return 1
 	}
-	if err := st.serve(ctx); err != nil {
+	if err := errors.Join(a.Run(ctx), a.Close()); err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
 		return 1
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/devstack"
 	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/vault"
 )
 
 // writeConfig writes a valid config whose Vault is at vaultAddr and returns its path.
@@ -171,8 +174,34 @@ func provisioned(t *testing.T) (*devstack.Vault, string, config.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := provisionDevSecrets(context.Background(), cfg, ""); err != nil {
+	if err := provisionSecrets(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	return v, cfgPath, cfg
+}
+
+// provisionSecrets writes fresh secrets (Stripe test key, signing key, audit HMAC key) into
+// the dev Vault at cfg's paths and creates the transit key that signs audit checkpoints.
+func provisionSecrets(ctx context.Context, cfg config.Config) error {
+	c, err := vault.Dial(ctx, vault.Options{Address: cfg.Vault.Address, Timeout: cfg.Vault.Timeout.D(), KVMount: cfg.Vault.KVMount,
+		Auth: vault.Auth{Method: "token", TokenFile: cfg.Vault.Auth.TokenFile}})
+	if err != nil {
+		return err
+	}
+	for path, value := range map[string]string{
+		cfg.Vault.StripeKeyPath:  "sk_test_" + randomHex(24),
+		cfg.Vault.SigningKeyPath: randomHex(32),
+		cfg.Vault.AuditKeyPath:   randomHex(32),
+	} {
+		if err := c.WriteKV(ctx, path, value); err != nil {
+			return err
+		}
+	}
+	return c.EnableTransitKey(ctx, cfg.Vault.TransitMount, cfg.Vault.TransitKey)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

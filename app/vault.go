@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/config"
+	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
+	"github.com/tokenwall/tokenwall/vault"
+)
+
+// VaultOptions are the Vault client settings of cfg (every subcommand dials Vault with them).
+func VaultOptions(cfg config.Config, getenv func(string) string) vault.Options {
+	v := cfg.Vault
+	return vault.Options{
+		Address: v.Address, CACertFile: v.CACertFile, Timeout: v.Timeout.D(), KVMount: v.KVMount, Getenv: getenv,
+		Auth: vault.Auth{Method: v.Auth.Method, TokenFile: v.Auth.TokenFile, RoleID: v.Auth.RoleID,
+			SecretIDFile: v.Auth.SecretIDFile, Mount: v.Auth.Mount},
+	}
+}
+
+// SecretPaths are the secrets cfg needs, by logical name (vault.Secret…) with their KV path:
+// the gateway key, the signing key, the audit key, and as configured the PostgreSQL
+// password, the webhook endpoint secrets and the API key set.
+func SecretPaths(cfg config.Config) map[string]string {
+	paths := map[string]string{
+		vault.SecretStripeKey:  cfg.Vault.StripeKeyPath,
+		vault.SecretSigningKey: cfg.Vault.SigningKeyPath,
+		vault.SecretAuditKey:   cfg.Vault.AuditKeyPath,
+	}
+	if cfg.Store.Driver == "postgres" && cfg.Store.PostgresPasswordPath != "" {
+		paths[vault.SecretPostgresPassword] = cfg.Store.PostgresPasswordPath
+	}
+	if cfg.Webhooks.Enabled {
+		for i, p := range cfg.Webhooks.SecretPaths {
+			paths[vault.SecretWebhook(i)] = p
+		}
+	}
+	if cfg.API.Enabled {
+		paths[vault.SecretAPIKeys] = cfg.API.KeysPath
+	}
+	return paths
+}
+
+// recordStartup writes the startup, config_loaded and secret_loaded events.
+func (a *App) recordStartup(ctx context.Context, paths map[string]string) error {
+	cfg := a.cfg
+	evs := []audit.Event{
+		{Type: audit.EventStartup, Actor: audit.ActorSystem, Outcome: audit.Success, Resource: "tokenwall"},
+		{Type: audit.EventConfigLoaded, Actor: audit.ActorSystem, Outcome: audit.Success, Resource: "config",
+			Details: map[string]string{"routes": strconv.Itoa(len(cfg.Routes)), "store": cfg.Store.Driver, "min_tls": cfg.Listen.MinTLSVersion, "webhooks": strconv.FormatBool(cfg.Webhooks.Enabled)}},
+	}
+	for name, path := range paths {
+		s, err := a.cache.Get(name)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, audit.Event{Type: audit.EventSecretLoaded, Actor: audit.ActorSystem, Outcome: audit.Success,
+			Resource: "vault:" + cfg.Vault.KVMount + "/" + path, Details: map[string]string{"version": strconv.Itoa(s.Version())}})
+	}
+	for _, ev := range evs {
+		if err := a.trail.Record(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stripe is the Stripe gateway with the key from the cache; a 401 re-reads the key.
+func (a *App) stripe() (*gwstripe.Gateway, error) {
+	c := a.cfg.Gateway.Stripe
+	return gwstripe.New(gwstripe.Options{
+		APIURL:            c.APIURL,
+		Timeout:           c.Timeout.D(),
+		MaxNetworkRetries: c.MaxNetworkRetries,
+		Key: func() (string, error) {
+			s, err := a.cache.Get(vault.SecretStripeKey)
+			return string(s.Reveal()), err
+		},
+		OnAuthError: a.cache.Refresh,
+		Logger:      gwstripe.Logger{L: a.log},
+	})
+}

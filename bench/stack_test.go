@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/app"
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/devstack"
+	"github.com/tokenwall/tokenwall/gateway"
+	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/vault"
+)
+
+// benchVault is the package's Vault dev server: every tokenwall the benchmarks build reads
+// its secrets from it, through app.Build, as `tokenwall serve` does.
+var (
+	benchVault     *devstack.Vault
+	benchTokenFile string
+)
+
+func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+
+func runMain(m *testing.M) int {
+	root, err := testkit.ArtifactsRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir := filepath.Join(root, "bench-TestMain")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	vlog, _ := os.Create(filepath.Join(dir, "vault.log"))
+	defer vlog.Close()
+	if benchVault, err = devstack.StartVault(ctx, devstack.Options{Dir: dir, Log: vlog}); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	defer benchVault.Stop()
+	tmp, err := os.MkdirTemp("", "bench-vault-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	// The Vault token is a secret: it goes to a temporary folder, not the artifacts.
+	benchTokenFile = filepath.Join(tmp, "token")
+	if err := os.WriteFile(benchTokenFile, []byte(benchVault.Token), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// tokenwallOptions shape a benchmark's tokenwall.
+type tokenwallOptions struct {
+	upstream string
+	routes   []config.Route
+	gateway  gateway.Gateway
+	// api turns /v1 on with one key holding every scope, returned by newStack.
+	api bool
+}
+
+// newStack builds tokenwall with app.Build against the package's Vault, on a fresh SQLite
+// store under the test's artifacts folder, with an in-process gateway stand-in (so the
+// figures are tokenwall's own cost) and checkpoints signed in process. It returns the
+// handler, served in process, and the API key when o.api.
+func newStack(tb testing.TB, o tokenwallOptions) (http.Handler, string) {
+	tb.Helper()
+	dir := testkit.ArtifactsDir(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	admin, err := vault.Dial(ctx, vault.Options{Address: benchVault.Addr, Timeout: 5 * time.Second, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: benchTokenFile}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var id [6]byte
+	_, _ = rand.Read(id[:])
+	prefix := "bench/" + hex.EncodeToString(id[:])
+	cfg := config.Default()
+	cfg.Vault.Address, cfg.Vault.Auth.TokenFile = benchVault.Addr, benchTokenFile
+	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath, cfg.Vault.AuditKeyPath = prefix+"/stripe", prefix+"/signing", prefix+"/audit"
+	secrets := map[string]string{cfg.Vault.StripeKeyPath: "sk_test_bench", cfg.Vault.SigningKeyPath: "bench-signing-key-0123456789abcdef",
+		cfg.Vault.AuditKeyPath: hex.EncodeToString(benchKey)}
+	var full string
+	if o.api {
+		k, whole, err := apikey.New("bench", apikey.Scopes, time.Now())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		set, _ := apikey.KeySet{Keys: []apikey.Key{k}}.Marshal()
+		cfg.API.Enabled, cfg.API.KeysPath, cfg.API.RatePerSecond, cfg.API.Burst = true, prefix+"/api-keys", 100_000, 100_000
+		secrets[cfg.API.KeysPath], full = string(set), whole
+	}
+	for path, v := range secrets {
+		if err := admin.WriteKV(ctx, path, v); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cfg.Listen.Addr, cfg.Admin.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	if cfg.Listen.CertFile, cfg.Listen.KeyFile, err = devstack.WriteSelfSignedCert(dir); err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Upstream.URL = o.upstream
+	cfg.Routes = o.routes
+	cfg.Store.SQLitePath = filepath.Join(dir, "tokenwall.db")
+	for _, sfx := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(cfg.Store.SQLitePath + sfx)
+	}
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	tw, err := app.Build(ctx, cfg, app.Options{Stdout: io.Discard, Gateway: o.gateway, Signer: benchSigner})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = tw.Close() })
+	return tw.Handler(), full
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/app"
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/devstack"
+	"github.com/tokenwall/tokenwall/examples/billing"
+	"github.com/tokenwall/tokenwall/vault"
+)
+
+// devFlags are the flags of `tokenwall-dev`.
+type devFlags struct {
+	port, appPort, adminPort int
+	data                     string
+}
+
+// runDev starts the whole development stack on 127.0.0.1: a Vault dev server with fresh
+// secrets, stripe-mock, the demo billing app and tokenwall with a self-signed certificate.
+// It prints the checkout URL and stops every child on SIGINT or SIGTERM.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var f devFlags
+	fs := flag.NewFlagSet("tokenwall-dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&f.port, "port", 8443, "tokenwall HTTPS port")
+	fs.IntVar(&f.appPort, "app-port", 8080, "demo billing app port")
+	fs.IntVar(&f.adminPort, "admin-port", 9090, "admin (metrics) port")
+	fs.StringVar(&f.data, "data", ".dev", "folder for logs, certificates and the dev Vault token")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := dev(ctx, f, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "tokenwall-dev: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) {
+	data, err := filepath.Abs(f.data)
+	if err != nil {
+		return err
+	}
+	logs := filepath.Join(data, "logs")
+	for _, d := range []string{logs, filepath.Join(data, "vault"), filepath.Join(data, "stripe-mock"), filepath.Join(data, "tls")} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return err
+		}
+	}
+	var stops []func() error
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			err = errors.Join(err, stops[i]())
+		}
+	}()
+	logFile := func(name string) (io.Writer, error) {
+		fl, err := os.OpenFile(filepath.Join(logs, name), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err == nil {
+			stops = append(stops, fl.Close)
+		}
+		return fl, err
+	}
+
+	vlog, err := logFile("vault.log")
+	if err != nil {
+		return err
+	}
+	vs, err := devstack.StartVault(ctx, devstack.Options{Dir: filepath.Join(data, "vault"), Log: vlog})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, vs.Stop)
+	slog, err := logFile("stripe-mock.log")
+	if err != nil {
+		return err
+	}
+	sm, err := devstack.StartStripeMock(ctx, devstack.Options{Dir: filepath.Join(data, "stripe-mock"), Log: slog})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, sm.Stop)
+
+	tokenFile := filepath.Join(data, "vault-token")
+	if err := os.WriteFile(tokenFile, []byte(vs.Token), 0o600); err != nil {
+		return err
+	}
+	cfg := devConfig(f, data, vs.Addr, sm.URL, tokenFile)
+	if cfg.Listen.CertFile, cfg.Listen.KeyFile, err = devstack.WriteSelfSignedCert(filepath.Join(data, "tls")); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("dev config: %w", err)
+	}
+	apiKeyFile := filepath.Join(data, "api-key")
+	if err := provisionDevSecrets(ctx, cfg, apiKeyFile); err != nil {
+		return err
+	}
+
+	tw, err := app.Build(ctx, cfg, app.Options{Stdout: io.Discard})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, tw.Close)
+	demo := billing.New(billing.Options{SigningKeys: func() [][]byte {
+		k, err := tw.Cache().Get(vault.SecretSigningKey)
+		if err != nil {
+			return nil
+		}
+		return [][]byte{k.Reveal()}
+	}})
+	appSrv, err := serveApp(demo, f.appPort)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return appSrv.Shutdown(sctx)
+	})
+
+	fmt.Fprintf(stdout, "tokenwall: checkout at https://%s/checkout\n", tw.Addr())
+	fmt.Fprintf(stderr, "tokenwall: gateway webhooks at https://%s%s (endpoint secret in Vault at %s/%s), delivered to the demo app\n",
+		tw.Addr(), cfg.Webhooks.Path, cfg.Vault.KVMount, devWebhookSecretPath)
+	fmt.Fprintf(stderr, "tokenwall: /v1 API at https://%s/v1 (OpenAPI at /v1/openapi.json); an API key with every scope is in %s\n",
+		tw.Addr(), apiKeyFile)
+	fmt.Fprintf(stderr, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", logs, tw.AdminAddr())
+	return tw.Run(ctx)
+}
+
+// devConfig is the configuration of the dev stack: one form route for the demo checkout.
+func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.Config {
+	cfg := config.Default()
+	cfg.Listen.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(f.port))
+	cfg.Admin.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(f.adminPort))
+	cfg.Upstream.URL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(f.appPort))
+	cfg.Vault.Address = vaultAddr
+	cfg.Vault.Auth.TokenFile = tokenFile
+	cfg.Gateway.Stripe.APIURL = stripeURL
+	cfg.Log.File = filepath.Join(data, "logs", "tokenwall.log")
+	cfg.Store.SQLitePath = filepath.Join(data, "tokenwall.db")
+	cfg.Routes = []config.Route{config.Route{
+		Path: "/checkout/submit",
+		Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"},
+	}.WithDefaults()}
+	cfg.Webhooks.Enabled = true
+	cfg.Webhooks.SecretPaths = []string{devWebhookSecretPath}
+	cfg.API.Enabled = true
+	return cfg
+}
+
+// devWebhookSecretPath is where the dev stack keeps the webhook endpoint secret.
+const devWebhookSecretPath = "tokenwall/stripe-webhook"
+
+// provisionDevSecrets writes fresh dev secrets (Stripe test key, signing key, audit HMAC key,
+// webhook endpoint secret)
+// into the dev Vault and creates the transit key that signs audit checkpoints.
+func provisionDevSecrets(ctx context.Context, cfg config.Config, apiKeyFile string) error {
+	c, err := vault.Dial(ctx, app.VaultOptions(cfg, nil))
+	if err != nil {
+		return err
+	}
+	for path, value := range map[string]string{
+		cfg.Vault.StripeKeyPath:  "sk_test_" + randomHex(24),
+		cfg.Vault.SigningKeyPath: randomHex(32),
+		cfg.Vault.AuditKeyPath:   randomHex(32),
+		devWebhookSecretPath:     "whsec_" + randomHex(24),
+	} {
+		if err := c.WriteKV(ctx, path, value); err != nil {
+			return err
+		}
+	}
+	if err := c.EnableTransitKey(ctx, cfg.Vault.TransitMount, cfg.Vault.TransitKey); err != nil {
+		return err
+	}
+	if cfg.API.Enabled && apiKeyFile != "" {
+		// One key with every scope for the developer, kept in the data folder (0600).
+		k, full, err := apikey.New("dev", apikey.Scopes, time.Now())
+		if err != nil {
+			return err
+		}
+		b, err := apikey.KeySet{Keys: []apikey.Key{k}}.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := c.WriteKV(ctx, cfg.API.KeysPath, string(b)); err != nil {
+			return err
+		}
+		return os.WriteFile(apiKeyFile, []byte(full+"\n"), 0o600)
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// serveApp serves the demo billing app on 127.0.0.1:port.
+func serveApp(app http.Handler, port int) (*http.Server, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("billing app listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}

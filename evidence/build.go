@@ -1,0 +1,100 @@
+// Package evidence gathers what a compliance report stands on, at report time: a probe of
+// the TLS listener, a scan of the data at rest, the audit chain's verification, the ages of
+// the secrets and of the transit key, the API keys and the retention. It runs no server:
+// `tokenwall report` and GET /v1/reports call it alike.
+package evidence
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/audit/report"
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/scrub"
+	"github.com/tokenwall/tokenwall/store"
+	"github.com/tokenwall/tokenwall/vault"
+)
+
+// TransitKey is the transit key that signs checkpoints and reports, with its metadata.
+type TransitKey interface {
+	audit.Signer
+	KeyInfo(ctx context.Context) (latest int, rotatedAt time.Time, err error)
+}
+
+// Sources are what a report is built from: the configuration, the store with the audit
+// trail, Vault (secrets' metadata, the audit key, the transit key) and the listener to probe.
+type Sources struct {
+	Config config.Config
+	Store  store.Store
+	// ReadSecret reads a secret with its version and creation time (vault.Client.ReadKV, or
+	// the cache).
+	ReadSecret func(ctx context.Context, name, path string) (vault.Secret, error)
+	Transit    TransitKey
+	// ProbeAddr is the TLS listener to probe (listen.addr when empty; an unspecified host is
+	// probed on loopback).
+	ProbeAddr string
+	// CryptoperiodDays is how old a secret or the transit key may get (default
+	// audit.cryptoperiod_days).
+	CryptoperiodDays int
+	Now              func() time.Time
+	// Progress, when set, is told how many audit records were read so far.
+	Progress func(read int64)
+	// APIKeys lists the /v1 API keys the report shows (package apikey reads them; nil when
+	// the API is off).
+	APIKeys func(ctx context.Context) ([]report.KeyInfo, error)
+}
+
+// Build gathers the evidence (probe the TLS listener, scan the database and the log
+// files, read the secrets' and the transit key's metadata and the API key set) and builds
+// the report for [from, to) from the audit trail.
+func Build(ctx context.Context, src Sources, from, to time.Time) (report.Report, error) {
+	cfg := src.Config
+	now := time.Now
+	if src.Now != nil {
+		now = src.Now
+	}
+	period := src.CryptoperiodDays
+	if period <= 0 {
+		period = cfg.Audit.CryptoperiodDays
+	}
+	if period <= 0 {
+		period = 365
+	}
+	host, _ := os.Hostname()
+	ev := report.Evidence{
+		TLS:        ProbeTLS(ctx, probeAddr(src.ProbeAddr, cfg.Listen.Addr)),
+		DataAtRest: scanAtRest(ctx, cfg, src.Store),
+		Logging:    report.LoggingEvidence{CardMask: cardMask(cfg.Scrub.CardMask), LogFile: cfg.Log.File},
+	}
+	ev.Secrets = secretsEvidence(ctx, cfg, src.ReadSecret, now(), period)
+	ev.TransitKey = report.TransitEvidence{Name: src.Transit.KeyName()}
+	if v, at, err := src.Transit.KeyInfo(ctx); err != nil {
+		ev.TransitKey.Error = err.Error()
+	} else {
+		ev.TransitKey.LatestVersion, ev.TransitKey.RotatedAt, ev.TransitKey.AgeDays = v, at, int(now().Sub(at)/(24*time.Hour))
+	}
+	var keys []report.KeyInfo
+	if src.APIKeys != nil {
+		var err error
+		if keys, err = src.APIKeys(ctx); err != nil {
+			return report.Report{}, fmt.Errorf("report: api keys: %w", err)
+		}
+	}
+	auditKey, err := src.ReadSecret(ctx, vault.SecretAuditKey, cfg.Vault.AuditKeyPath)
+	if err != nil {
+		return report.Report{}, fmt.Errorf("report: audit key: %w", err)
+	}
+	return report.Build(ctx, report.Inputs{
+		From: from, To: to, Now: now(), ID: "rep_" + scrub.NewLetterID(8), Host: host,
+		Store: src.Store, Evidence: ev, Keys: keys, RetentionDays: cfg.Audit.RetentionDays, CryptoperiodDays: period,
+		Flow: flowOf(cfg), Progress: src.Progress,
+		Verify: func(ctx context.Context, fromSeq, toSeq int64) (report.ChainEvidence, error) {
+			res, err := audit.Verify(ctx, src.Store, auditKey.Reveal(), src.Transit, fromSeq, toSeq)
+			return report.ChainEvidence{OK: res.OK, From: res.From, To: res.To, Records: res.Records,
+				Checkpoints: int64(res.Checkpoints), FirstBad: res.FirstBad, Problem: res.Problem}, err
+		},
+	})
+}

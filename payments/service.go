@@ -1,0 +1,206 @@
+// Package payments is the billing operations as a service over the gateway, the store and
+// the audit trail: charge, capture, refund, customers, saved payment methods, erasure with
+// its receipt, and idempotency. The /v1 API and the CLI call the same functions; there is no
+// HTTP here.
+package payments
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/gateway"
+	"github.com/tokenwall/tokenwall/scrub"
+	"github.com/tokenwall/tokenwall/store"
+)
+
+// Recorder writes audit events durably; *audit.Trail is the real one.
+type Recorder interface {
+	Record(ctx context.Context, ev audit.Event) error
+}
+
+// Options configure a Service. Gateway, Store, Audit and Reason are required.
+type Options struct {
+	Gateway gateway.Payments
+	// Store holds the subjects' pseudonym keys, the outbox and stored API responses.
+	Store store.Store
+	Audit Recorder
+	// Limits bound amounts and currencies.
+	Limits Limits
+	// Reason names a failure in the audit trail (the HTTP layer's error table:
+	// proxy.AuditReason), so the trail and the answer agree.
+	Reason func(error) string
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Service runs the billing operations.
+type Service struct {
+	o Options
+}
+
+// New returns a Service.
+func New(o Options) (*Service, error) {
+	if o.Gateway == nil || o.Store == nil || o.Audit == nil || o.Reason == nil {
+		return nil, errors.New("payments: Gateway, Store, Audit and Reason are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{o: o}, nil
+}
+
+// Caller is who asks, as the audit trail names them: the actor ("key:ID" for an API key,
+// "operator:NAME" for the CLI), the source address and tokenwall's request id.
+type Caller struct {
+	Actor     string
+	SourceIP  string
+	RequestID string
+}
+
+// record writes ev for the caller; an event that cannot be written is ErrUnavailable:
+// tokenwall does not act without an audit trail.
+func (s *Service) record(ctx context.Context, c Caller, ev audit.Event) error {
+	ev.Actor, ev.SourceIP, ev.RequestID = c.Actor, c.SourceIP, c.RequestID
+	if err := s.o.Audit.Record(ctx, ev); err != nil {
+		return fmt.Errorf("%w: audit %s: %w", ErrUnavailable, ev.Type, err)
+	}
+	return nil
+}
+
+// failed records a failed gateway call and returns its error, with notFound as its kind
+// when the gateway has no such object.
+func (s *Service) failed(ctx context.Context, c Caller, typ, resource string, err, notFound error) error {
+	if errors.Is(err, gateway.ErrNotFound) {
+		err = fmt.Errorf("%w: %w", notFound, err)
+	}
+	if aerr := s.record(ctx, c, audit.Event{Type: typ, Outcome: audit.Failure, Reason: s.o.Reason(err), Resource: resource}); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
+// Pseudonym names a customer in the audit trail: HMAC-SHA256 with the customer's own key
+// from the store, which erasure destroys. It is "" for no customer.
+func (s *Service) Pseudonym(ctx context.Context, customer string) (string, error) {
+	if customer == "" {
+		return "", nil
+	}
+	key, err := s.o.Store.SubjectKey(ctx, customer)
+	if err != nil {
+		return "", fmt.Errorf("%w: subject key: %w", ErrUnavailable, err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(customer))
+	return "subject:" + scrub.LetterID(m.Sum(nil)[:12]), nil
+}
+
+// ChargeRequest is a payment to create and confirm with a token.
+type ChargeRequest struct {
+	Amount      int64
+	Currency    string
+	Token       string
+	Customer    string
+	Capture     gateway.CaptureMethod
+	OffSession  bool
+	Description string
+	Metadata    map[string]string
+}
+
+// Charge validates r, creates and confirms the payment at the gateway and records charge.
+func (s *Service) Charge(ctx context.Context, c Caller, r ChargeRequest, idempotencyKey string) (gateway.Payment, error) {
+	if err := s.o.Limits.checkAmount(r.Amount, false); err != nil {
+		return gateway.Payment{}, err
+	}
+	if err := s.o.Limits.checkCurrency(r.Currency); err != nil {
+		return gateway.Payment{}, err
+	}
+	if err := checkToken(r.Token); err != nil {
+		return gateway.Payment{}, err
+	}
+	if r.Customer != "" {
+		if err := CheckCustomerID(r.Customer); err != nil {
+			return gateway.Payment{}, err
+		}
+	}
+	if !r.Capture.Valid() {
+		return gateway.Payment{}, fmt.Errorf("%w: capture must be automatic or manual", ErrInvalidParameter)
+	}
+	if err := checkText(r.Description, r.Metadata); err != nil {
+		return gateway.Payment{}, err
+	}
+	subject, err := s.Pseudonym(ctx, r.Customer)
+	if err != nil {
+		return gateway.Payment{}, err
+	}
+	p, err := s.o.Gateway.CreatePayment(ctx, gateway.PaymentRequest{Amount: r.Amount, Currency: r.Currency, Token: r.Token,
+		CustomerID: r.Customer, Capture: r.Capture, OffSession: r.OffSession, Description: r.Description, Metadata: r.Metadata},
+		idempotencyKey)
+	if err != nil {
+		return gateway.Payment{}, s.failed(ctx, c, audit.EventCharge, "payment_method:"+r.Token, err, ErrUnknownToken)
+	}
+	if err := s.record(ctx, c, audit.Event{Type: audit.EventCharge, Outcome: audit.Success, Resource: p.ID,
+		Details: map[string]string{"amount": strconv.FormatInt(p.Amount, 10), "currency": p.Currency, "status": string(p.Status),
+			"capture": string(r.Capture), "subject": subject, "brand": p.Brand, "last4": p.Last4}}); err != nil {
+		return gateway.Payment{}, err
+	}
+	return p, nil
+}
+
+// Capture takes the funds of a manual-capture payment, all of them (amount 0) or amount.
+func (s *Service) Capture(ctx context.Context, c Caller, id string, amount int64, idempotencyKey string) (gateway.Payment, error) {
+	if err := CheckPaymentID(id); err != nil {
+		return gateway.Payment{}, err
+	}
+	if err := s.o.Limits.checkAmount(amount, true); err != nil {
+		return gateway.Payment{}, err
+	}
+	p, err := s.o.Gateway.CapturePayment(ctx, id, amount, idempotencyKey)
+	if err != nil {
+		return gateway.Payment{}, s.failed(ctx, c, audit.EventCapture, id, err, ErrUnknownPayment)
+	}
+	if err := s.record(ctx, c, audit.Event{Type: audit.EventCapture, Outcome: audit.Success, Resource: p.ID,
+		Details: map[string]string{"amount_captured": strconv.FormatInt(p.AmountCaptured, 10), "currency": p.Currency, "status": string(p.Status)}}); err != nil {
+		return gateway.Payment{}, err
+	}
+	return p, nil
+}
+
+// Payment reads a payment (recorded as api_read).
+func (s *Service) Payment(ctx context.Context, c Caller, id string) (gateway.Payment, error) {
+	if err := CheckPaymentID(id); err != nil {
+		return gateway.Payment{}, err
+	}
+	p, err := s.o.Gateway.GetPayment(ctx, id)
+	if err != nil {
+		return gateway.Payment{}, s.failed(ctx, c, audit.EventAPIRead, id, err, ErrUnknownPayment)
+	}
+	if err := s.record(ctx, c, audit.Event{Type: audit.EventAPIRead, Outcome: audit.Success, Resource: p.ID}); err != nil {
+		return gateway.Payment{}, err
+	}
+	return p, nil
+}
+
+// Refund refunds a payment, all of it (amount 0) or amount.
+func (s *Service) Refund(ctx context.Context, c Caller, paymentID string, amount int64, idempotencyKey string) (gateway.Refund, error) {
+	if err := CheckPaymentID(paymentID); err != nil {
+		return gateway.Refund{}, err
+	}
+	if err := s.o.Limits.checkAmount(amount, true); err != nil {
+		return gateway.Refund{}, err
+	}
+	r, err := s.o.Gateway.CreateRefund(ctx, gateway.RefundRequest{PaymentID: paymentID, Amount: amount}, idempotencyKey)
+	if err != nil {
+		return gateway.Refund{}, s.failed(ctx, c, audit.EventRefund, paymentID, err, ErrUnknownPayment)
+	}
+	if err := s.record(ctx, c, audit.Event{Type: audit.EventRefund, Outcome: audit.Success, Resource: r.ID,
+		Details: map[string]string{"payment": paymentID, "amount": strconv.FormatInt(r.Amount, 10), "currency": r.Currency, "status": string(r.Status)}}); err != nil {
+		return gateway.Refund{}, err
+	}
+	return r, nil
+}

@@ -1,8 +1,0 @@
-package proxy
-
-import _ "embed"
-
-// openAPIDoc is the OpenAPI 3 document of /v1, served at /v1/openapi.json.
-//
-//go:embed openapi.json
-var openAPIDoc []byte
