@@ -68,18 +68,17 @@ type App struct {
 // Build opens and connects everything cfg names, in order, and returns the App ready to
 // Run. When a step fails it closes, in reverse order, what the earlier steps opened and
 // returns an error that says why.
-func Build(ctx context.Context, cfg config.Config, o Options) (a *App, err error) {
+func Build(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	a = &App{cfg: cfg}
+	a := &App{cfg: cfg}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
-			a = nil
 		}
 	}()
 	scrubber, err := cfg.Scrub.Scrubber()
@@ -113,7 +112,10 @@ func Build(ctx context.Context, cfg config.Config, o Options) (a *App, err error
 	if err := a.buildServer(gw, scrubber, o.Signer); err != nil {
 		return nil, err
 	}
-	return a, a.listen()
+	if err := a.listen(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // onClose registers a step's undo.
@@ -215,8 +217,7 @@ func (a *App) buildServer(gw gateway.Gateway, scrubber *scrub.Scrubber, signer a
 		if !ok {
 			return errors.New("the API is enabled but the gateway does not take payments")
 		}
-		svc, err := payments.New(payments.Options{Gateway: pg, Store: a.store, Audit: a.trail, Reason: proxy.AuditReason,
-			Limits: payments.Limits{MaxAmount: cfg.API.MaxAmount, Currencies: cfg.API.Currencies, ISO4217: config.ISO4217}})
+		svc, err := Payments(cfg, pg, a.store, a.trail)
 		if err != nil {
 			return err
 		}

@@ -4,9 +4,15 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/gateway"
 	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
+	"github.com/tokenwall/tokenwall/payments"
+	"github.com/tokenwall/tokenwall/proxy"
+	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/vault"
 )
 
@@ -69,16 +75,23 @@ func (a *App) recordStartup(ctx context.Context, paths map[string]string) error 
 
 // stripe is the Stripe gateway with the key from the cache; a 401 re-reads the key.
 func (a *App) stripe() (*gwstripe.Gateway, error) {
-	c := a.cfg.Gateway.Stripe
-	return gwstripe.New(gwstripe.Options{
-		APIURL:            c.APIURL,
-		Timeout:           c.Timeout.D(),
-		MaxNetworkRetries: c.MaxNetworkRetries,
-		Key: func() (string, error) {
-			s, err := a.cache.Get(vault.SecretStripeKey)
-			return string(s.Reveal()), err
-		},
-		OnAuthError: a.cache.Refresh,
-		Logger:      gwstripe.Logger{L: a.log},
-	})
+	return Stripe(a.cfg, func() (string, error) {
+		s, err := a.cache.Get(vault.SecretStripeKey)
+		return string(s.Reveal()), err
+	}, a.cache.Refresh, a.log)
+}
+
+// Stripe is the configured Stripe gateway: key returns the secret key at every call,
+// onAuthError (nil for none) re-reads it when Stripe answers 401.
+func Stripe(cfg config.Config, key gwstripe.KeyFunc, onAuthError func(context.Context) error, log zerolog.Logger) (*gwstripe.Gateway, error) {
+	c := cfg.Gateway.Stripe
+	return gwstripe.New(gwstripe.Options{APIURL: c.APIURL, Timeout: c.Timeout.D(), MaxNetworkRetries: c.MaxNetworkRetries,
+		Key: key, OnAuthError: onAuthError, Logger: gwstripe.Logger{L: log}})
+}
+
+// Payments is the billing operations service of cfg's api section over gw, the store and
+// the trail, with the error table's audit reasons: the API and the CLI use the same one.
+func Payments(cfg config.Config, gw gateway.Payments, st store.Store, trail payments.Recorder) (*payments.Service, error) {
+	return payments.New(payments.Options{Gateway: gw, Store: st, Audit: trail, Reason: proxy.AuditReason,
+		Limits: payments.Limits{MaxAmount: cfg.API.MaxAmount, Currencies: cfg.API.Currencies, ISO4217: config.ISO4217}})
 }

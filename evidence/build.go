@@ -1,7 +1,3 @@
-// Package evidence gathers what a compliance report stands on, at report time: a probe of
-// the TLS listener, a scan of the data at rest, the audit chain's verification, the ages of
-// the secrets and of the transit key, the API keys and the retention. It runs no server:
-// `tokenwall report` and GET /v1/reports call it alike.
 package evidence
 
 import (
@@ -27,23 +23,28 @@ type TransitKey interface {
 // Sources are what a report is built from: the configuration, the store with the audit
 // trail, Vault (secrets' metadata, the audit key, the transit key) and the listener to probe.
 type Sources struct {
+	// Config is the effective configuration: what to scan, which secrets, the data flow.
 	Config config.Config
-	Store  store.Store
+	// Store holds the audit trail (and, on PostgreSQL, the data scanned at rest).
+	Store store.Store
 	// ReadSecret reads a secret with its version and creation time (vault.Client.ReadKV, or
 	// the cache).
 	ReadSecret func(ctx context.Context, name, path string) (vault.Secret, error)
-	Transit    TransitKey
+	// Transit is the key that signs checkpoints; the chain is verified with it.
+	Transit TransitKey
 	// ProbeAddr is the TLS listener to probe (listen.addr when empty; an unspecified host is
 	// probed on loopback).
 	ProbeAddr string
 	// CryptoperiodDays is how old a secret or the transit key may get (default
 	// audit.cryptoperiod_days).
 	CryptoperiodDays int
-	Now              func() time.Time
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 	// Progress, when set, is told how many audit records were read so far.
 	Progress func(read int64)
-	// APIKeys lists the /v1 API keys the report shows (package apikey reads them; nil when
-	// the API is off).
+	// APIKeys lists the /v1 API keys the report shows; nil when the API is off. The caller
+	// reads and parses the key set (package apikey), which evidence may not import. Its
+	// error fails the report.
 	APIKeys func(ctx context.Context) ([]report.KeyInfo, error)
 }
 

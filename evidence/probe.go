@@ -1,8 +1,6 @@
 package evidence
 
-import (
-	"net"
-)
+import "net"
 
 // probeAddr is where to probe: the given address, else listen.addr with an unspecified host
 // replaced by loopback.
@@ -20,6 +18,7 @@ func probeAddr(given, listen string) string {
 	return net.JoinHostPort(host, port)
 }
 
+// cardMask is the configured card mask, or the default one when scrub.card_mask is unset.
 func cardMask(m string) string {
 	if m == "" {
 		return "brand_last4"

@@ -1,5 +1,8 @@
-// Package gateway defines what tokenwall needs of a payment gateway: turn a card into a
-// reusable token. gateway/stripe implements it with stripe-go v76.
+// Package gateway defines what tokenwall needs of a payment gateway: Gateway turns a card
+// into a reusable token (checkout), Payments charges, captures, refunds and keeps customers'
+// cards (the /v1 API). It also holds the card checks made before the gateway is asked, the
+// gateway's id formats and its errors with their public codes. gateway/stripe implements it
+// with stripe-go v76, the only user of stripe-go outside webhook verification.
 package gateway
 
 import (

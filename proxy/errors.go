@@ -26,8 +26,10 @@ var (
 	ErrUnknownField = errors.New("unknown field")
 	// ErrMalformedJSON is a /v1 body that is not one JSON object of the documented shape.
 	ErrMalformedJSON = errors.New("malformed json body")
-	// ErrInvalidQuery is a /v1 query parameter out of its bounds.
+	// ErrInvalidQuery is a /v1 query parameter that is malformed (400).
 	ErrInvalidQuery = errors.New("invalid query parameter")
+	// ErrInvalidValue is a /v1 parameter that is well formed but whose value is refused (422).
+	ErrInvalidValue = errors.New("invalid parameter value")
 )
 
 // problemDoc is the application/problem+json body (RFC 9457).

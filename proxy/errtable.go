@@ -51,6 +51,7 @@ var errorTable = []errorKind{
 		detail: "the body must be one JSON object with the documented fields and types", reason: "malformed_body"},
 	{err: ErrBadRequest, status: 400, message: "malformed request", slug: "malformed-request", title: "Malformed request",
 		detail: "the body is not valid JSON of the expected shape", reason: "malformed_body"},
+	{err: ErrInvalidValue, status: 422, message: "invalid parameter", slug: "invalid-parameter", title: "Invalid parameter", showDetail: true, reason: "invalid_parameter"},
 	{err: ErrInvalidQuery, status: 400, message: "malformed request", slug: "invalid-parameter", title: "Invalid parameter", showDetail: true, reason: "invalid_parameter"},
 	{err: ErrUpstream, status: 502, message: "upstream unavailable", slug: "upstream-unavailable", title: "Upstream unavailable", reason: "upstream_unavailable"},
 
@@ -96,7 +97,9 @@ var errorTable = []errorKind{
 	{err: gateway.ErrNotFound, status: 404, message: "not found", slug: "not-found", title: "Not found", reason: gateway.CodeNotFound},
 
 	// The gateway's webhook endpoint: plain-text answers the sender can act on, and the
-	// reason of webhook_rejected ("" for what is not a rejection).
+	// reason of webhook_rejected ("" for what is not a rejection). Unavailable comes first:
+	// a rejection that could not be recorded is answered 503, so the gateway retries it.
+	{err: webhooks.ErrUnavailable, status: 503, message: "temporarily unavailable, retry later", slug: "unavailable", title: "Service temporarily unavailable", detail: "retry later"},
 	{err: webhooks.ErrTooLarge, status: 413, message: "body too large", reason: webhooks.ReasonTooLarge},
 	{err: webhooks.ErrNoSignature, status: 400, message: "signature header missing", reason: webhooks.ReasonNoSignature},
 	{err: webhooks.ErrBadSignatureHeader, status: 400, message: "signature header malformed", reason: webhooks.ReasonBadHeader},
@@ -116,7 +119,6 @@ var errorTable = []errorKind{
 	// Fail closed: a dependency (Vault, the store, the audit trail) is not there.
 	{err: ErrUnavailable, status: 503, message: "service temporarily unavailable", slug: "unavailable", title: "Service temporarily unavailable", detail: "retry later", reason: "unavailable"},
 	{err: payments.ErrUnavailable, status: 503, message: "service temporarily unavailable", slug: "unavailable", title: "Service temporarily unavailable", detail: "retry later", reason: "unavailable"},
-	{err: webhooks.ErrUnavailable, status: 503, message: "temporarily unavailable, retry later", slug: "unavailable", title: "Service temporarily unavailable", detail: "retry later"},
 }
 
 // internalKind is what an error of no known kind becomes.

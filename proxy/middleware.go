@@ -121,8 +121,8 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	if info.upstreamStatus != 0 {
 		ev = ev.Int(logging.FieldUpstreamStatus, info.upstreamStatus)
 	}
-	if info.apiKey != "" {
-		ev = ev.Str(logging.FieldAPIKey, info.apiKey)
+	if k := APIKeyOf(c); k.ID != "" {
+		ev = ev.Str(logging.FieldAPIKey, k.ID)
 	}
 	if info.err != nil {
 		ev = ev.AnErr("error", info.err)

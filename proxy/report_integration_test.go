@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenwall/tokenwall/apikey"
 	"github.com/tokenwall/tokenwall/app"
 	"github.com/tokenwall/tokenwall/audit/report"
 	"github.com/tokenwall/tokenwall/vault"

@@ -33,6 +33,9 @@ usage:
                                     send a dead webhook event again (audited)
   tokenwall keys create --scopes S[,S…] [--name N] | list | revoke KEY_ID --config FILE
                                     manage /v1 API keys (hashes in Vault; audited)
+  tokenwall customers erase --config FILE CUSTOMER_ID
+                                    erase a customer as DELETE /v1/customers/{id} does
+                                    (audited); prints the receipt
   tokenwall report [--from DATE] [--to DATE] [--format html|json|pdf] -o FILE --config FILE
                                     the signed PCI DSS evidence report (audited)
   tokenwall report verify [--sig FILE.sig] --config FILE REPORT
@@ -62,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"audit":        runAudit,
 		"webhooks":     runWebhooks,
 		"keys":         runKeys,
+		"customers":    runCustomers,
 		"report":       runReport,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {

@@ -32,14 +32,8 @@ func (a *API) guard(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// keyContextKey holds the authenticated apikey.Key in the Echo context.
-const keyContextKey = "tokenwall.api_key"
-
 // keyOf returns the request's authenticated key (set by requireScope).
-func keyOf(c echo.Context) apikey.Key {
-	k, _ := c.Get(keyContextKey).(apikey.Key)
-	return k
-}
+func keyOf(c echo.Context) apikey.Key { return proxy.APIKeyOf(c) }
 
 // requireScope authenticates the caller, applies the key's rate limit and checks scope.
 // Every refusal is answered with problem+json and written to the audit trail; a key set that
@@ -64,8 +58,7 @@ func (a *API) requireScope(scope string) echo.MiddlewareFunc {
 					Reason: proxy.AuditReason(err), Resource: r.Method + " " + c.Path(), Details: map[string]string{"scope": scope}})
 				return errors.Join(err, aerr)
 			}
-			c.Set(keyContextKey, key)
-			proxy.NoteAPIKey(r.Context(), key.ID)
+			proxy.SetAPIKey(c, key)
 			return next(c)
 		}
 	}

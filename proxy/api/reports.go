@@ -27,11 +27,11 @@ func (a *API) getReport(c echo.Context) error {
 		format = "html"
 	}
 	if format != "html" && format != "json" {
-		return fmt.Errorf("%w: format is html or json (a PDF is made by tokenwall report --format pdf)", proxy.ErrInvalidQuery)
+		return fmt.Errorf("%w: format is html or json (a PDF is made by tokenwall report --format pdf)", proxy.ErrInvalidValue)
 	}
 	from, to, err := report.Period(c.QueryParam("from"), c.QueryParam("to"), a.d.Now())
 	if err != nil {
-		return fmt.Errorf("%w: from and to are YYYY-MM-DD (UTC, to inclusive) or RFC 3339, from before to", proxy.ErrInvalidQuery)
+		return fmt.Errorf("%w: from and to are YYYY-MM-DD (UTC, to inclusive) or RFC 3339, from before to", proxy.ErrInvalidValue)
 	}
 	ctx := c.Request().Context()
 	r, err := a.d.Reports.Build(ctx, from, to)
