@@ -38,7 +38,9 @@ var (
 // RateLimitError is ErrRateLimited with how long until the bucket holds a token.
 type RateLimitError struct{ Wait time.Duration }
 
-func (e *RateLimitError) Error() string { return fmt.Sprintf("%v: retry in %s", ErrRateLimited, e.Wait) }
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("%v: retry in %s", ErrRateLimited, e.Wait)
+}
 
 // Unwrap makes errors.Is(err, ErrRateLimited) hold.
 func (e *RateLimitError) Unwrap() error { return ErrRateLimited }

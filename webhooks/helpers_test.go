@@ -23,10 +23,10 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/store/sqlite"
 	"github.com/tokenwall/tokenwall/testkit"
-	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 

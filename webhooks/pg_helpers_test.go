@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/store/pgtest"
 	"github.com/tokenwall/tokenwall/store/postgres"
 	"github.com/tokenwall/tokenwall/testkit"
-	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/scrub"
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/testkit"
-	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 
