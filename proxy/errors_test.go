@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/tokenwall/tokenwall/logging"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
+
+	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/gateway"
+	"github.com/tokenwall/tokenwall/logging"
+	"github.com/tokenwall/tokenwall/payments"
+	"github.com/tokenwall/tokenwall/webhooks"
 )
 
 // detail is internal text that must never reach a client.
@@ -118,5 +124,81 @@ func TestErrorHandler(t *testing.T) {
 				t.Errorf("log line %q lacks the status", logBuf.String())
 			}
 		})
+	}
+}
+
+// TestProblemDocuments: a /v1 problem shows the detail tokenwall wrote for the kinds that
+// show one, never a cause's text; the gateway's public code and Retry-After come through.
+func TestProblemDocuments(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		status     int
+		slug       string
+		detail     string
+		code       string
+		retryAfter int
+	}{
+		{name: "crafted detail shown", err: fmt.Errorf("%w: amount is above the configured maximum", payments.ErrInvalidAmount),
+			status: 422, slug: "invalid-amount", detail: "amount is above the configured maximum"},
+		{name: "detail under more wrapping", err: fmt.Errorf("charge: %w", fmt.Errorf("%w: allowed: eur, usd", payments.ErrCurrencyNotAllowed)),
+			status: 422, slug: "currency-not-allowed", detail: "allowed: eur, usd"},
+		{name: "cause joined, not shown", err: errors.Join(ErrUnknownField, errors.New(`json: unknown field "<script>"`)),
+			status: 400, slug: "unknown-field", detail: ""},
+		{name: "cause of a fixed kind not shown", err: fmt.Errorf("%w: %s", ErrUnavailable, detail),
+			status: 503, slug: "unavailable", detail: "retry later"},
+		{name: "malformed body", err: errors.Join(ErrMalformedJSON, errors.New("invalid character 'x'")),
+			status: 400, slug: "malformed-request", detail: "the body must be one JSON object with the documented fields and types"},
+		{name: "declined with the gateway's code", err: fmt.Errorf("charge: %w", &gateway.Error{Code: "insufficient_funds", Kind: gateway.ErrDeclined, Err: errors.New(detail)}),
+			status: 402, slug: "card-declined", code: "insufficient_funds", detail: "the gateway declined the card; code says why when the gateway said"},
+		{name: "gateway down", err: &gateway.Error{Code: gateway.CodeUnavailable, Kind: gateway.ErrUnavailable},
+			status: 503, slug: "gateway-unavailable", retryAfter: 1, detail: "the payment gateway did not answer; retry with the same Idempotency-Key"},
+		{name: "unknown customer outranks not found", err: fmt.Errorf("%w: %w", payments.ErrUnknownCustomer, gateway.ErrNotFound),
+			status: 404, slug: "unknown-customer", detail: "the gateway has no such customer"},
+		{name: "rate limited", err: &apikey.RateLimitError{Wait: 1500 * time.Millisecond}, status: 429, slug: "rate-limited", retryAfter: 2,
+			detail: "slow down; see Retry-After"},
+		{name: "scope", err: fmt.Errorf("%w: this key lacks the refunds scope", apikey.ErrScope), status: 403, slug: "scope-missing",
+			detail: "this key lacks the refunds scope"},
+		{name: "no such endpoint", err: echo.ErrNotFound, status: 404, slug: "not-found", detail: "no such endpoint"},
+		{name: "anything else", err: errors.New(detail), status: 500, slug: "internal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, doc := problemOf(tc.err)
+			if doc.Status != tc.status || doc.Type != ProblemBase+tc.slug || doc.Detail != tc.detail || doc.Code != tc.code || doc.RetryAfter != tc.retryAfter {
+				t.Errorf("problem = %+v, want %d %s detail %q code %q retry %d", doc, tc.status, tc.slug, tc.detail, tc.code, tc.retryAfter)
+			}
+			if strings.Contains(doc.Detail, "permission denied") || strings.Contains(doc.Detail, "script") {
+				t.Errorf("detail %q holds a cause's text", doc.Detail)
+			}
+		})
+	}
+}
+
+// TestAuditReasons: the reason an audit record gives is the gateway's code when the error
+// carries one, else its kind's; the webhook endpoint's verdicts come from the same table.
+func TestAuditReasons(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{name: "gateway code", err: &gateway.Error{Code: "expired_card", Kind: gateway.ErrDeclined}, want: "expired_card"},
+		{name: "card refused before the gateway", err: &gateway.CardError{Code: gateway.CodeIncompleteNumber}, want: gateway.CodeIncompleteNumber},
+		{name: "bad key", err: apikey.ErrBadKey, want: "bad_api_key"},
+		{name: "body too large", err: fmt.Errorf("%w: 2 MiB", ErrTooLarge), want: "body_too_large"},
+		{name: "unknown", err: errors.New(detail), want: "internal_error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := AuditReason(tc.err); got != tc.want {
+				t.Errorf("AuditReason = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	v := WebhookVerdict(errors.Join(fmt.Errorf("%w: tried 2 secrets", webhooks.ErrBadSignature), fmt.Errorf("%w: audit down", webhooks.ErrUnavailable)))
+	if v.Status != 503 || v.Reason != "" {
+		t.Errorf("a rejection that could not be recorded: %+v, want 503 so the gateway retries", v)
+	}
+	if v := WebhookVerdict(fmt.Errorf("%w: signed 400s ago", webhooks.ErrTooOld)); v.Status != 400 || v.Reason != webhooks.ReasonTooOld || v.Message != "signature timestamp outside tolerance" {
+		t.Errorf("too old: %+v", v)
 	}
 }

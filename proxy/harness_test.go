@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -250,42 +249,80 @@ func newHarness(t *testing.T, o options) *harness {
 	if o.stripeURL == "" {
 		o.stripeURL = sharedStripe.URL
 	}
-	dir := testkit.ArtifactsDir(t)
 	h := &harness{t: t, signingKey: []byte(hex.EncodeToString(randomKey(t))), auditKey: randomKey(t)}
 	h.up = newUpstream(t, h.signingKey)
-
-	// Each harness gets its own KV paths so parallel tests do not see each other's keys.
-	prefix := "t/" + hex.EncodeToString(randomKey(t)[:6])
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	// The Vault token is a secret: it goes to a temporary folder, not the artifacts.
-	tokenFile := filepath.Join(t.TempDir(), "vault-token")
-	if err := os.WriteFile(tokenFile, []byte(o.vault.Token), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := vault.Dial(ctx, vault.Options{Address: o.vault.Addr, Timeout: 5 * time.Second, KVMount: "secret",
-		Auth: vault.Auth{Method: "token", TokenFile: tokenFile}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.WriteKV(ctx, prefix+"/stripe", "sk_test_"+hex.EncodeToString(randomKey(t)[:12])); err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.WriteKV(ctx, prefix+"/signing", string(h.signingKey)); err != nil {
-		t.Fatal(err)
-	}
+	// Each harness gets its own KV paths so parallel tests do not see each other's keys.
+	kv := &harnessVault{prefix: "t/" + hex.EncodeToString(randomKey(t)[:6])}
+	kv.dial(ctx, t, o.vault)
+	kv.write(ctx, t, "stripe", "sk_test_"+hex.EncodeToString(randomKey(t)[:12]))
+	kv.write(ctx, t, "signing", string(h.signingKey))
 	// The audit key is in Vault too, for the compliance report's chain verification.
-	if err := admin.WriteKV(ctx, prefix+"/audit-hmac", hex.EncodeToString(h.auditKey)); err != nil {
+	h.auditKey = []byte(hex.EncodeToString(h.auditKey))
+	kv.write(ctx, t, "audit-hmac", string(h.auditKey))
+
+	cfg := h.baseConfig(t, o, kv)
+	if o.api {
+		h.withAPI(ctx, t, &cfg, o, kv)
+	}
+	if o.webhooks {
+		h.whsec = "whsec_" + hex.EncodeToString(randomKey(t)[:24])
+		kv.write(ctx, t, "whsec", h.whsec)
+		cfg.Webhooks.Enabled, cfg.Webhooks.SecretPaths = true, []string{kv.path("whsec")}
+		cfg.Webhooks.Poll, cfg.Webhooks.BackoffBase = config.Duration(50*time.Millisecond), config.Duration(20*time.Millisecond)
+		cfg.Webhooks.BackoffCap = config.Duration(200 * time.Millisecond)
+	}
+	h.pgDSN = o.postgresDSN
+	h.cfg = cfg
+	h.start(ctx)
+	return h
+}
+
+// harnessVault writes one harness's secrets under its own KV prefix.
+type harnessVault struct {
+	prefix    string
+	tokenFile string
+	admin     *vault.Client
+}
+
+func (kv *harnessVault) path(name string) string { return kv.prefix + "/" + name }
+
+// dial connects to v with its root token, kept in a temporary folder (a secret: not in the
+// artifacts).
+func (kv *harnessVault) dial(ctx context.Context, t *testing.T, v *devstack.Vault) {
+	t.Helper()
+	kv.tokenFile = filepath.Join(t.TempDir(), "vault-token")
+	if err := os.WriteFile(kv.tokenFile, []byte(v.Token), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h.auditKey = []byte(hex.EncodeToString(h.auditKey))
-
-	cfg := config.Default()
-	cfg.Listen.Addr = "127.0.0.1:0"
-	cfg.Listen.CertFile, cfg.Listen.KeyFile, err = devstack.WriteSelfSignedCert(dir)
+	var err error
+	kv.admin, err = vault.Dial(ctx, vault.Options{Address: v.Addr, Timeout: 5 * time.Second, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: kv.tokenFile}})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func (kv *harnessVault) write(ctx context.Context, t *testing.T, name, value string) {
+	t.Helper()
+	if err := kv.admin.WriteKV(ctx, kv.path(name), value); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// baseConfig is the harness's config without the API and webhooks: listeners on free
+// ports with a fresh certificate, the recording upstream trusted by its CA, the harness's
+// Vault paths, the gateway and the routes.
+func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.Config {
+	t.Helper()
+	dir := testkit.ArtifactsDir(t)
+	cfg := config.Default()
+	var err error
+	if cfg.Listen.CertFile, cfg.Listen.KeyFile, err = devstack.WriteSelfSignedCert(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen.Addr, cfg.Admin.Addr = "127.0.0.1:0", "127.0.0.1:0"
 	if o.minTLS != "" {
 		cfg.Listen.MinTLSVersion = o.minTLS
 	}
@@ -293,16 +330,14 @@ func newHarness(t *testing.T, o options) *harness {
 	if o.maxBody != 0 {
 		cfg.Listen.MaxBodyBytes = o.maxBody
 	}
-	cfg.Admin.Addr = "127.0.0.1:0"
 	cfg.Upstream.URL = h.up.srv.URL
 	cfg.Upstream.CACertFile = filepath.Join(dir, "upstream-ca.pem")
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.up.srv.Certificate().Raw})
 	if err := os.WriteFile(cfg.Upstream.CACertFile, caPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Vault.Address = o.vault.Addr
-	cfg.Vault.Auth.TokenFile = tokenFile
-	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath, cfg.Vault.AuditKeyPath = prefix+"/stripe", prefix+"/signing", prefix+"/audit-hmac"
+	cfg.Vault.Address, cfg.Vault.Auth.TokenFile = o.vault.Addr, kv.tokenFile
+	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath, cfg.Vault.AuditKeyPath = kv.path("stripe"), kv.path("signing"), kv.path("audit-hmac")
 	if o.maxAge != 0 {
 		cfg.Vault.MaxAge, cfg.Vault.RefreshInterval = config.Duration(o.maxAge), config.Duration(o.refresh)
 	}
@@ -312,59 +347,48 @@ func newHarness(t *testing.T, o options) *harness {
 		cfg.Gateway.Stripe.Timeout = config.Duration(o.stripeTimeout)
 	}
 	cfg.CardEscape.AlertPaths = o.alertPaths
-	if o.api {
-		var ks apikey.KeySet
-		h.keys = map[string]string{}
-		for name, scopes := range testKeys {
-			k, full, err := apikey.New(name, scopes, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if name == "revoked" {
-				now := time.Now()
-				k.RevokedAt = &now
-			}
-			if name == "mtls" {
-				k.ClientCertSubject = mtlsSubject
-			}
-			ks.Keys = append(ks.Keys, k)
-			h.keys[name] = full
-		}
-		b, _ := ks.Marshal()
-		if err := admin.WriteKV(ctx, prefix+"/api-keys", string(b)); err != nil {
-			t.Fatal(err)
-		}
-		cfg.API.Enabled, cfg.API.KeysPath = true, prefix+"/api-keys"
-		cfg.API.RatePerSecond, cfg.API.Burst = 1000, 1000
-		if o.rate != 0 {
-			cfg.API.RatePerSecond, cfg.API.Burst = o.rate, o.burst
-		}
-		if o.clientCA != nil {
-			cfg.API.ClientCAFile = filepath.Join(dir, "client-ca.pem")
-			if err := os.WriteFile(cfg.API.ClientCAFile, o.clientCA, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if o.webhooks {
-		h.whsec = "whsec_" + hex.EncodeToString(randomKey(t)[:24])
-		if err := admin.WriteKV(ctx, prefix+"/whsec", h.whsec); err != nil {
-			t.Fatal(err)
-		}
-		cfg.Webhooks.Enabled, cfg.Webhooks.SecretPaths = true, []string{prefix + "/whsec"}
-		cfg.Webhooks.Poll, cfg.Webhooks.BackoffBase = config.Duration(50*time.Millisecond), config.Duration(20*time.Millisecond)
-		cfg.Webhooks.BackoffCap = config.Duration(200 * time.Millisecond)
-	}
 	cfg.Routes = o.routes
 	if cfg.Routes == nil {
 		cfg.Routes = testRoutes()
 	}
 	h.logPath = filepath.Join(dir, "tokenwall.log")
-	h.pgDSN = o.postgresDSN
 	cfg.Log.File = h.logPath
-	h.cfg = cfg
-	h.start(ctx)
-	return h
+	return cfg
+}
+
+// withAPI turns /v1 on with the keys of testKeys (h.keys), written to Vault.
+func (h *harness) withAPI(ctx context.Context, t *testing.T, cfg *config.Config, o options, kv *harnessVault) {
+	t.Helper()
+	var ks apikey.KeySet
+	h.keys = map[string]string{}
+	for name, scopes := range testKeys {
+		k, full, err := apikey.New(name, scopes, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "revoked" {
+			now := time.Now()
+			k.RevokedAt = &now
+		}
+		if name == "mtls" {
+			k.ClientCertSubject = mtlsSubject
+		}
+		ks.Keys = append(ks.Keys, k)
+		h.keys[name] = full
+	}
+	b, _ := ks.Marshal()
+	kv.write(ctx, t, "api-keys", string(b))
+	cfg.API.Enabled, cfg.API.KeysPath = true, kv.path("api-keys")
+	cfg.API.RatePerSecond, cfg.API.Burst = 1000, 1000
+	if o.rate != 0 {
+		cfg.API.RatePerSecond, cfg.API.Burst = o.rate, o.burst
+	}
+	if o.clientCA != nil {
+		cfg.API.ClientCAFile = filepath.Join(testkit.ArtifactsDir(t), "client-ca.pem")
+		if err := os.WriteFile(cfg.API.ClientCAFile, o.clientCA, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // start runs tokenwall through app.Build, the code `tokenwall serve` runs, with the
@@ -437,82 +461,4 @@ func (h *harness) start(ctx context.Context) {
 			t.Errorf("tokenwall stopped with %v", err)
 		}
 	})
-}
-
-// api sends a /v1 request with the named test key (none when key is ""), a JSON body when
-// body is not nil, and the given idempotency key (none when "").
-func (h *harness) api(method, path, key string, body []byte, idem string) (*http.Response, string) {
-	h.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, h.url+path, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if key != "" {
-		full, ok := h.keys[key]
-		if !ok {
-			full = key // a raw Authorization value for the tests of bad keys
-			req.Header.Set("Authorization", full)
-		} else {
-			req.Header.Set("Authorization", "Bearer "+full)
-		}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
-	}
-	return h.do(req)
-}
-
-// post sends body to path with content type ct.
-func (h *harness) post(path, ct string, body []byte) (*http.Response, string) {
-	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.url+path, strings.NewReader(string(body)))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", ct)
-	return h.do(req)
-}
-
-func (h *harness) do(req *http.Request) (*http.Response, string) {
-	h.t.Helper()
-	resp, err := h.client.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
-// logText returns tokenwall's log so far.
-func (h *harness) logText() string {
-	b, err := os.ReadFile(h.logPath)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return string(b)
-}
-
-// events returns the audit trail's records of type typ, after closing nothing: appends are
-// durable when Record returns, so what the requests wrote is there.
-func (h *harness) events(typ string) []store.AuditRecord {
-	h.t.Helper()
-	var out []store.AuditRecord
-	err := h.store.AuditRange(context.Background(), 0, 0, func(r store.AuditRecord) error {
-		if r.Event == typ {
-			out = append(out, r)
-		}
-		return nil
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return out
 }

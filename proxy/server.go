@@ -69,6 +69,7 @@ type Server struct {
 	maxBody  int64
 	webhooks http.Handler
 	api      API
+	tok      tokenizer
 }
 
 // New builds the server: routes, middleware and the upstream proxy. Only package app calls
@@ -91,6 +92,7 @@ func New(d Deps) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.tok = tokenizer{gw: d.Gateway, metrics: d.Metrics, now: s.now}
 	if s.tls == nil {
 		c, err := TLSConfig(d.Config.Listen.CertFile, d.Config.Listen.KeyFile, d.Config.Listen.MinTLSVersion)
 		if err != nil {

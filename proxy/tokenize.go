@@ -42,7 +42,7 @@ func (s *Server) tokenizeHandler(rt config.Route) echo.HandlerFunc {
 		if err != nil {
 			return errors.Join(err, s.recordTokenization(c, t, err))
 		}
-		out, contentType, res, err := s.tokenize(r.Context(), rt, r.Header.Get(echo.HeaderContentType), body)
+		out, contentType, res, err := s.tok.tokenize(r.Context(), rt, r.Header.Get(echo.HeaderContentType), body)
 		t = res
 		if aerr := s.recordTokenization(c, t, err); err != nil || aerr != nil {
 			return errors.Join(err, aerr)
@@ -107,10 +107,18 @@ func cardFieldNames(f config.CardFields) []string {
 	return out
 }
 
+// tokenizer turns a card into a token at the gateway: what a tokenization route does to a
+// body, apart from HTTP.
+type tokenizer struct {
+	gw      gateway.Gateway
+	metrics *Metrics
+	now     func() time.Time
+}
+
 // tokenize turns a posted body into the body the billing app receives: the card fields
 // removed, the token and card facts (or an error code) in the result fields. A malformed
 // body, or a card number anywhere but the card field, is an error and nothing is forwarded.
-func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType string, body []byte) ([]byte, string, tokenization, error) {
+func (k tokenizer) tokenize(ctx context.Context, rt config.Route, contentType string, body []byte) ([]byte, string, tokenization, error) {
 	t := tokenization{route: rt.Path}
 	doc, err := parseDocument(rt.Body, contentType, body, rt.MaxJSONDepth)
 	if err != nil {
@@ -138,11 +146,11 @@ func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType stri
 		return nil, "", t, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	if containsPANEscaped(string(rest)) {
-		s.metrics.cardEscapes.WithLabelValues("tokenization_body", "refused").Inc()
+		k.metrics.cardEscapes.WithLabelValues("tokenization_body", "refused").Inc()
 		return nil, "", t, errCardEscape("a non-card field of a tokenization route")
 	}
 
-	pm, t := s.tokenizeCard(ctx, in, t)
+	pm, t := k.tokenizeCard(ctx, in, t)
 	code := t.errorCode
 	res := rt.Result
 	if code != "" {
@@ -168,30 +176,30 @@ func (s *Server) tokenize(ctx context.Context, rt config.Route, contentType stri
 // tokenizeCard validates the card and asks the gateway for a token. It returns the payment
 // method and t with the outcome: the token and card facts, or the error code the billing
 // app receives.
-func (s *Server) tokenizeCard(ctx context.Context, in gateway.CardInput, t tokenization) (gateway.PaymentMethod, tokenization) {
+func (k tokenizer) tokenizeCard(ctx context.Context, in gateway.CardInput, t tokenization) (gateway.PaymentMethod, tokenization) {
 	log := zerolog.Ctx(ctx)
-	card, err := gateway.ParseCard(in, s.now())
+	card, err := gateway.ParseCard(in, k.now())
 	if err != nil {
 		t.errorCode = gateway.Code(err)
-		s.metrics.tokenizations.WithLabelValues(t.errorCode, string(card.Brand)).Inc()
+		k.metrics.tokenizations.WithLabelValues(t.errorCode, string(card.Brand)).Inc()
 		log.Info().Str(logging.FieldErrorCode, t.errorCode).Err(err).Msg("card refused before the gateway")
 		return gateway.PaymentMethod{}, t
 	}
 	start := time.Now()
-	pm, err := s.gw.Tokenize(ctx, card, "tw-"+newRequestID())
+	pm, err := k.gw.Tokenize(ctx, card, "tw-"+newRequestID())
 	took := time.Since(start)
 	if info := infoFrom(ctx); info != nil {
 		info.gatewayLatency = took
 	}
-	s.metrics.gatewayLatency.Observe(took.Seconds())
+	k.metrics.gatewayLatency.Observe(took.Seconds())
 	t.brand = string(card.Brand)
 	if err != nil {
 		t.errorCode = gateway.Code(err)
-		s.metrics.tokenizations.WithLabelValues(t.errorCode, t.brand).Inc()
+		k.metrics.tokenizations.WithLabelValues(t.errorCode, t.brand).Inc()
 		log.Warn().Str(logging.FieldErrorCode, t.errorCode).Err(err).Msg("gateway tokenization failed")
 		return gateway.PaymentMethod{}, t
 	}
 	t.token, t.brand, t.last4 = pm.ID, pm.Brand, pm.Last4
-	s.metrics.tokenizations.WithLabelValues("ok", pm.Brand).Inc()
+	k.metrics.tokenizations.WithLabelValues("ok", pm.Brand).Inc()
 	return pm, t
 }

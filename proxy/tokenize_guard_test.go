@@ -22,8 +22,8 @@ func (g *guardGateway) Tokenize(_ context.Context, c gateway.Card, _ string) (ga
 	return gateway.PaymentMethod{ID: "pm_test_1", Brand: string(c.Brand), Last4: c.Number[len(c.Number)-4:], ExpMonth: c.ExpMonth, ExpYear: c.ExpYear}, nil
 }
 
-func guardServer(gw gateway.Gateway) *Server {
-	return &Server{
+func guardServer(gw gateway.Gateway) tokenizer {
+	return tokenizer{
 		metrics: NewMetrics(nil),
 		gw:      gw,
 		now:     func() time.Time { return time.Date(2026, time.November, 28, 12, 0, 0, 0, time.UTC) },

@@ -50,50 +50,46 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// stack is the dev stack being started: its data folder and what to stop, in reverse order.
+type stack struct {
+	data, logs string
+	stops      []func() error
+}
+
+// stop stops what was started, last first.
+func (st *stack) stop() error {
+	var err error
+	for i := len(st.stops) - 1; i >= 0; i-- {
+		err = errors.Join(err, st.stops[i]())
+	}
+	return err
+}
+
+// logFile opens (truncating) a child's log file in the logs folder.
+func (st *stack) logFile(name string) (io.Writer, error) {
+	fl, err := os.OpenFile(filepath.Join(st.logs, name), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err == nil {
+		st.stops = append(st.stops, fl.Close)
+	}
+	return fl, err
+}
+
 func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) {
 	data, err := filepath.Abs(f.data)
 	if err != nil {
 		return err
 	}
-	logs := filepath.Join(data, "logs")
-	for _, d := range []string{logs, filepath.Join(data, "vault"), filepath.Join(data, "stripe-mock"), filepath.Join(data, "tls")} {
+	st := &stack{data: data, logs: filepath.Join(data, "logs")}
+	defer func() { err = errors.Join(err, st.stop()) }()
+	for _, d := range []string{st.logs, filepath.Join(data, "vault"), filepath.Join(data, "stripe-mock"), filepath.Join(data, "tls")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return err
 		}
 	}
-	var stops []func() error
-	defer func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			err = errors.Join(err, stops[i]())
-		}
-	}()
-	logFile := func(name string) (io.Writer, error) {
-		fl, err := os.OpenFile(filepath.Join(logs, name), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err == nil {
-			stops = append(stops, fl.Close)
-		}
-		return fl, err
-	}
-
-	vlog, err := logFile("vault.log")
+	vs, sm, err := st.startServers(ctx)
 	if err != nil {
 		return err
 	}
-	vs, err := devstack.StartVault(ctx, devstack.Options{Dir: filepath.Join(data, "vault"), Log: vlog})
-	if err != nil {
-		return err
-	}
-	stops = append(stops, vs.Stop)
-	slog, err := logFile("stripe-mock.log")
-	if err != nil {
-		return err
-	}
-	sm, err := devstack.StartStripeMock(ctx, devstack.Options{Dir: filepath.Join(data, "stripe-mock"), Log: slog})
-	if err != nil {
-		return err
-	}
-	stops = append(stops, sm.Stop)
-
 	tokenFile := filepath.Join(data, "vault-token")
 	if err := os.WriteFile(tokenFile, []byte(vs.Token), 0o600); err != nil {
 		return err
@@ -109,12 +105,50 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 	if err := provisionDevSecrets(ctx, cfg, apiKeyFile); err != nil {
 		return err
 	}
-
-	tw, err := app.Build(ctx, cfg, app.Options{Stdout: io.Discard})
+	tw, err := st.startApps(ctx, cfg, f.appPort)
 	if err != nil {
 		return err
 	}
-	stops = append(stops, tw.Close)
+	fmt.Fprintf(stdout, "tokenwall: checkout at https://%s/checkout\n", tw.Addr())
+	fmt.Fprintf(stderr, "tokenwall: gateway webhooks at https://%s%s (endpoint secret in Vault at %s/%s), delivered to the demo app\n",
+		tw.Addr(), cfg.Webhooks.Path, cfg.Vault.KVMount, devWebhookSecretPath)
+	fmt.Fprintf(stderr, "tokenwall: /v1 API at https://%s/v1 (OpenAPI at /v1/openapi.json); an API key with every scope is in %s\n",
+		tw.Addr(), apiKeyFile)
+	fmt.Fprintf(stderr, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", st.logs, tw.AdminAddr())
+	return tw.Run(ctx)
+}
+
+// startServers starts the Vault dev server and stripe-mock, each logging to its file.
+func (st *stack) startServers(ctx context.Context) (*devstack.Vault, *devstack.StripeMock, error) {
+	vlog, err := st.logFile("vault.log")
+	if err != nil {
+		return nil, nil, err
+	}
+	vs, err := devstack.StartVault(ctx, devstack.Options{Dir: filepath.Join(st.data, "vault"), Log: vlog})
+	if err != nil {
+		return nil, nil, err
+	}
+	st.stops = append(st.stops, vs.Stop)
+	slog, err := st.logFile("stripe-mock.log")
+	if err != nil {
+		return nil, nil, err
+	}
+	sm, err := devstack.StartStripeMock(ctx, devstack.Options{Dir: filepath.Join(st.data, "stripe-mock"), Log: slog})
+	if err != nil {
+		return nil, nil, err
+	}
+	st.stops = append(st.stops, sm.Stop)
+	return vs, sm, nil
+}
+
+// startApps builds tokenwall (app.Build, as `tokenwall serve` does) and serves the demo
+// billing app, which verifies tokenwall's signature with the signing key from Vault.
+func (st *stack) startApps(ctx context.Context, cfg config.Config, appPort int) (*app.App, error) {
+	tw, err := app.Build(ctx, cfg, app.Options{Stdout: io.Discard})
+	if err != nil {
+		return nil, err
+	}
+	st.stops = append(st.stops, tw.Close)
 	demo := billing.New(billing.Options{SigningKeys: func() [][]byte {
 		k, err := tw.Cache().Get(vault.SecretSigningKey)
 		if err != nil {
@@ -122,23 +156,16 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 		}
 		return [][]byte{k.Reveal()}
 	}})
-	appSrv, err := serveApp(demo, f.appPort)
+	appSrv, err := serveApp(demo, appPort)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	stops = append(stops, func() error {
+	st.stops = append(st.stops, func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return appSrv.Shutdown(sctx)
 	})
-
-	fmt.Fprintf(stdout, "tokenwall: checkout at https://%s/checkout\n", tw.Addr())
-	fmt.Fprintf(stderr, "tokenwall: gateway webhooks at https://%s%s (endpoint secret in Vault at %s/%s), delivered to the demo app\n",
-		tw.Addr(), cfg.Webhooks.Path, cfg.Vault.KVMount, devWebhookSecretPath)
-	fmt.Fprintf(stderr, "tokenwall: /v1 API at https://%s/v1 (OpenAPI at /v1/openapi.json); an API key with every scope is in %s\n",
-		tw.Addr(), apiKeyFile)
-	fmt.Fprintf(stderr, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", logs, tw.AdminAddr())
-	return tw.Run(ctx)
+	return tw, nil
 }
 
 // devConfig is the configuration of the dev stack: one form route for the demo checkout.
