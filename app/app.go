@@ -48,7 +48,6 @@ type Options struct {
 type App struct {
 	cfg     config.Config
 	log     zerolog.Logger
-	logFile io.Closer
 	client  *vault.Client
 	cache   *vault.Cache
 	metrics *proxy.Metrics

@@ -142,9 +142,9 @@ func kindOf(err error) errorKind {
 		case he.Code == http.StatusRequestEntityTooLarge:
 			return kindOf(ErrTooLarge)
 		case he.Code == http.StatusNotFound:
-			return errorKind{status: 404, message: http.StatusText(404), slug: "not-found", title: "Not found", detail: "no such endpoint", reason: "not_found"}
+			return errorKind{status: 404, message: http.StatusText(http.StatusNotFound), slug: "not-found", title: "Not found", detail: "no such endpoint", reason: "not_found"}
 		case he.Code == http.StatusMethodNotAllowed:
-			return errorKind{status: 405, message: http.StatusText(405), slug: "method-not-allowed", title: "Method not allowed", reason: "method_not_allowed"}
+			return errorKind{status: 405, message: http.StatusText(http.StatusMethodNotAllowed), slug: "method-not-allowed", title: "Method not allowed", reason: "method_not_allowed"}
 		case he.Code < 500:
 			return errorKind{status: he.Code, message: http.StatusText(he.Code), slug: "bad-request", title: http.StatusText(he.Code), reason: "bad_request"}
 		}
