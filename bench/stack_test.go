@@ -31,37 +31,13 @@ var (
 func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
-	root, err := testkit.ArtifactsRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dir := filepath.Join(root, "bench-TestMain")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	vlog, _ := os.Create(filepath.Join(dir, "vault.log"))
-	defer vlog.Close()
-	if benchVault, err = devstack.StartVault(ctx, devstack.Options{Dir: dir, Log: vlog}); err != nil {
+	var stop func()
+	var err error
+	if benchVault, benchTokenFile, stop, err = testkit.MainVault("bench-TestMain"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	defer benchVault.Stop()
-	tmp, err := os.MkdirTemp("", "bench-vault-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	// The Vault token is a secret: it goes to a temporary folder, not the artifacts.
-	benchTokenFile = filepath.Join(tmp, "token")
-	if err := os.WriteFile(benchTokenFile, []byte(benchVault.Token), 0o600); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer stop()
 	return m.Run()
 }
 

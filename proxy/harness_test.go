@@ -45,25 +45,22 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	var tokenFile string
+	var stop func()
+	var err error
+	if sharedVault, tokenFile, stop, err = testkit.MainVault("proxy-TestMain"); err != nil {
+		fmt.Fprintln(os.Stderr, "proxy tests:", err)
+		return 1
+	}
+	defer stop()
 	root, err := testkit.ArtifactsRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	dir := filepath.Join(root, "proxy-TestMain")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	vlog, _ := os.Create(filepath.Join(dir, "vault.log"))
-	defer vlog.Close()
-	if sharedVault, err = devstack.StartVault(ctx, devstack.Options{Dir: dir, Log: vlog}); err != nil {
-		fmt.Fprintln(os.Stderr, "proxy tests:", err)
-		return 1
-	}
-	defer sharedVault.Stop()
 	slog, _ := os.Create(filepath.Join(dir, "stripe-mock.log"))
 	defer slog.Close()
 	if sharedStripe, err = devstack.StartStripeMock(ctx, devstack.Options{Dir: dir, Log: slog}); err != nil {
@@ -71,9 +68,6 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer sharedStripe.Stop()
-	tokenFile := filepath.Join(os.TempDir(), fmt.Sprintf("proxy-vault-token-%d", os.Getpid()))
-	_ = os.WriteFile(tokenFile, []byte(sharedVault.Token), 0o600)
-	defer os.Remove(tokenFile)
 	admin, err := vault.Dial(ctx, vault.Options{Address: sharedVault.Addr, Timeout: 5 * time.Second, KVMount: "secret",
 		Auth: vault.Auth{Method: "token", TokenFile: tokenFile}})
 	if err == nil {
