@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -42,10 +43,25 @@ const (
 	FieldAdminAddr      = "admin_addr"
 )
 
+// setup guards Setup.
+var setup sync.Once
+
+// Setup installs zerolog's process-wide settings, once: error strings scrubbed before any
+// logger writes them (ErrorMarshaller) and millisecond Unix timestamps. zerolog keeps these
+// in package variables; NewLogger calls Setup, so the tests get them as serve does, and
+// main calls it before anything logs.
+func Setup() {
+	Setup()
+}
+
 // NewLogger returns a JSON logger writing through s's scrub writer into w, at level
 // (debug, info, warn, error); a nil s is scrub's default. Every logger tokenwall creates
 // comes from here.
 func NewLogger(w io.Writer, level string, s *scrub.Scrubber) (zerolog.Logger, error) {
+	setup.Do(func() {
+		zerolog.ErrorMarshalFunc = ErrorMarshaller
+		zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
+	})
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("log level %q: use debug, info, warn or error", level)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tokenwall/tokenwall/scrub"
 )
 
@@ -45,5 +47,19 @@ func TestErrorMarshaller(t *testing.T) {
 func TestBadLogLevel(t *testing.T) {
 	if _, err := NewLogger(&bytes.Buffer{}, "loud", nil); err == nil || !strings.Contains(err.Error(), "loud") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestNewLoggerInstallsErrorMarshaller: once a logger is made here, an error logged by any
+// zerolog logger, even one without the scrub writer, has its text scrubbed.
+func TestNewLoggerInstallsErrorMarshaller(t *testing.T) {
+	if _, err := NewLogger(&bytes.Buffer{}, "info", nil); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	lg := zerolog.New(&out)
+	lg.Error().Err(errors.New("declined: 4242424242424242")).Msg("x")
+	if strings.Contains(out.String(), "4242424242424242") || !strings.Contains(out.String(), "[card:visa:4242]") {
+		t.Fatalf("error not scrubbed by the marshaller: %s", out.String())
 	}
 }

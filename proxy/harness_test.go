@@ -331,6 +331,9 @@ func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.C
 		t.Fatal(err)
 	}
 	cfg.Vault.Address, cfg.Vault.Auth.TokenFile = o.vault.Addr, kv.tokenFile
+	// Short, so that a Vault outage shows (refresh failures, fail closed) within the tests'
+	// waits.
+	cfg.Vault.Timeout = config.Duration(2 * time.Second)
 	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath, cfg.Vault.AuditKeyPath = kv.path("stripe"), kv.path("signing"), kv.path("audit-hmac")
 	if o.maxAge != 0 {
 		cfg.Vault.MaxAge, cfg.Vault.RefreshInterval = config.Duration(o.maxAge), config.Duration(o.refresh)

@@ -11,16 +11,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/rs/zerolog"
-
 	"github.com/tokenwall/tokenwall/logging"
 )
 
 func main() {
-	// Error strings are scrubbed before any logger writes them; set once, before any logger.
-	zerolog.ErrorMarshalFunc = logging.ErrorMarshaller
-	zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
-
+	// Error strings are scrubbed before any logger writes them.
+	logging.Setup()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	os.Exit(runDev(ctx, os.Args[1:], os.Stdout, os.Stderr))

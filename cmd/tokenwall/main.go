@@ -4,13 +4,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/tokenwall/tokenwall/logging"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/rs/zerolog"
+	"github.com/tokenwall/tokenwall/logging"
 )
 
 const usage = `tokenwall: payment tokenization proxy
@@ -46,10 +45,8 @@ usage:
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 func main() {
-	// Error strings are scrubbed before any logger writes them; set once, before any logger.
-	zerolog.ErrorMarshalFunc = logging.ErrorMarshaller
-	zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
-
+	// Error strings are scrubbed before any logger writes them.
+	logging.Setup()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
