@@ -34,7 +34,7 @@ func TestLoggerRedactsWhateverReachesIt(t *testing.T) {
 	}
 }
 
-func TestErrorMarshaller(t *testing.T) {
+func TestScrubErrorMarshaller(t *testing.T) {
 	got := ErrorMarshaller(errors.New("card 4242424242424242 and key sk_live_abcdefgh1234"))
 	if s, _ := got.(string); strings.Contains(s, "4242424242424242") || strings.Contains(s, "sk_live_abcdefgh1234") {
 		t.Fatalf("error string not scrubbed: %v", got)
