@@ -51,17 +51,17 @@ var setup sync.Once
 // in package variables; NewLogger calls Setup, so the tests get them as serve does, and
 // main calls it before anything logs.
 func Setup() {
-	Setup()
+	setup.Do(func() {
+		zerolog.ErrorMarshalFunc = ErrorMarshaller
+		zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
+	})
 }
 
 // NewLogger returns a JSON logger writing through s's scrub writer into w, at level
 // (debug, info, warn, error); a nil s is scrub's default. Every logger tokenwall creates
 // comes from here.
 func NewLogger(w io.Writer, level string, s *scrub.Scrubber) (zerolog.Logger, error) {
-	setup.Do(func() {
-		zerolog.ErrorMarshalFunc = ErrorMarshaller
-		zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs
-	})
+	Setup()
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("log level %q: use debug, info, warn or error", level)

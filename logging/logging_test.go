@@ -50,9 +50,11 @@ func TestBadLogLevel(t *testing.T) {
 	}
 }
 
-// TestNewLoggerInstallsErrorMarshaller: once a logger is made here, an error logged by any
-// zerolog logger, even one without the scrub writer, has its text scrubbed.
+// TestNewLoggerInstallsErrorMarshaller: once a logger is made here (or Setup ran, as main
+// does), an error logged by any zerolog logger, even one without the scrub writer, has its
+// text scrubbed.
 func TestNewLoggerInstallsErrorMarshaller(t *testing.T) {
+	Setup()
 	if _, err := NewLogger(&bytes.Buffer{}, "info", nil); err != nil {
 		t.Fatal(err)
 	}
