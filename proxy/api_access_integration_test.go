@@ -32,6 +32,52 @@ func problemOf(t *testing.T, resp *http.Response, body string) (typ string, doc 
 // secret appears in no log line and no audit record.
 func TestAPIAccess(t *testing.T) {
 	h := newHarness(t, options{api: true, webhooks: true})
+	checkAccessRefusals(t, h)
+	h.subtest(t, "refusals of a known key name the key", func(t *testing.T) {
+		for _, ev := range h.events("api_auth_failed") {
+			if ev.Reason == "scope_missing" || ev.Reason == "revoked_api_key" {
+				if !strings.HasPrefix(ev.Actor, apikey.ActorPrefix) {
+					t.Errorf("refusal of a known key names actor %q, want key:ID", ev.Actor)
+				}
+			}
+		}
+	})
+	h.subtest(t, "unknown /v1 path is a 404 not forwarded", func(t *testing.T) {
+		before := len(h.up.requests())
+		resp, body := h.api(http.MethodGet, "/v1/nothing-here", "admin", nil, "")
+		if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusNotFound || typ != "not-found" {
+			t.Errorf("unknown /v1 path: %d %s", resp.StatusCode, body)
+		}
+		if len(h.up.requests()) != before {
+			t.Error("an unknown /v1 path reached the upstream")
+		}
+	})
+	checkAdminReplay(t, h)
+	h.subtest(t, "bad status filter", func(t *testing.T) {
+		resp, body := h.api(http.MethodGet, "/v1/admin/webhooks?status=lost", "admin", nil, "")
+		if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusBadRequest || typ != "invalid-parameter" {
+			t.Errorf("bad status filter: %d %s", resp.StatusCode, body)
+		}
+	})
+	h.subtest(t, "log names key ids, never secrets", func(t *testing.T) {
+		log := h.logText()
+		for name, full := range h.keys {
+			secret := full[len(full)-64:]
+			if strings.Contains(log, secret) {
+				t.Errorf("the log holds the secret of key %s", name)
+			}
+		}
+		if !strings.Contains(log, `"api_key_id":"`) {
+			t.Error("the request summary lines do not name the api key id")
+		}
+	})
+}
+
+// checkAccessRefusals sends GET /v1/admin/webhooks with each kind of bad key, one subtest
+// each: each refusal has its own status and problem type and writes one api_auth_failed
+// record with its reason; the admin key is let through without a record.
+func checkAccessRefusals(t *testing.T, h *harness) {
+	t.Helper()
 	wrongSecret := "twk_" + strings.Repeat("a", 16) + "_" + strings.Repeat("a", 64)
 	known := h.keys["admin"]
 	forged := known[:len(known)-1] + map[bool]string{true: "0", false: "1"}[known[len(known)-1] != '0']
@@ -52,45 +98,34 @@ func TestAPIAccess(t *testing.T) {
 		{"admin key", "admin", http.StatusOK, "", "", false},
 	}
 	for _, tc := range tests {
-		before := len(h.events("api_auth_failed"))
-		resp, body := h.api(http.MethodGet, "/v1/admin/webhooks", tc.key, nil, "")
-		if resp.StatusCode != tc.status {
-			t.Errorf("%s: status %d, want %d (%s)", tc.name, resp.StatusCode, tc.status, body)
-			continue
-		}
-		evs := h.events("api_auth_failed")
-		if !tc.wantsAudit {
-			if len(evs) != before || !strings.Contains(body, `"data"`) {
-				t.Errorf("%s: %d new refusals, body %q", tc.name, len(evs)-before, body)
+		h.subtest(t, tc.name, func(t *testing.T) {
+			before := len(h.events("api_auth_failed"))
+			resp, body := h.api(http.MethodGet, "/v1/admin/webhooks", tc.key, nil, "")
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tc.status, body)
 			}
-			continue
-		}
-		if typ, _ := problemOf(t, resp, body); typ != tc.problem {
-			t.Errorf("%s: problem %q, want %q", tc.name, typ, tc.problem)
-		}
-		if len(evs) != before+1 || evs[len(evs)-1].Reason != tc.reason {
-			t.Errorf("%s: want one more api_auth_failed with reason %s, have %d", tc.name, tc.reason, len(evs)-before)
-		}
-	}
-	for _, ev := range h.events("api_auth_failed") {
-		if ev.Reason == "scope_missing" || ev.Reason == "revoked_api_key" {
-			if !strings.HasPrefix(ev.Actor, apikey.ActorPrefix) {
-				t.Errorf("refusal of a known key names actor %q, want key:ID", ev.Actor)
+			evs := h.events("api_auth_failed")
+			if !tc.wantsAudit {
+				if len(evs) != before || !strings.Contains(body, `"data"`) {
+					t.Errorf("%d new refusals, body %q", len(evs)-before, body)
+				}
+				return
 			}
-		}
+			if typ, _ := problemOf(t, resp, body); typ != tc.problem {
+				t.Errorf("problem %q, want %q", typ, tc.problem)
+			}
+			if len(evs) != before+1 || evs[len(evs)-1].Reason != tc.reason {
+				t.Errorf("want one more api_auth_failed with reason %s, have %d", tc.reason, len(evs)-before)
+			}
+		})
 	}
+}
 
-	// Unknown /v1 paths are tokenwall's 404, never forwarded to the upstream.
-	before := len(h.up.requests())
-	resp, body := h.api(http.MethodGet, "/v1/nothing-here", "admin", nil, "")
-	if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusNotFound || typ != "not-found" {
-		t.Errorf("unknown /v1 path: %d %s", resp.StatusCode, body)
-	}
-	if len(h.up.requests()) != before {
-		t.Error("an unknown /v1 path reached the upstream")
-	}
-
-	// Replay through the admin API: a dead event becomes pending; others are refused.
+// checkAdminReplay replays webhook events through the admin API, one subtest each: a dead
+// event becomes pending; a replayed, a pending and an unknown event are refused. Every
+// attempt is audited.
+func checkAdminReplay(t *testing.T, h *harness) {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
 	for _, id := range []string{"evt_api_dead", "evt_api_pending"} {
@@ -103,46 +138,32 @@ func TestAPIAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	replays := []struct {
-		id      string
-		status  int
-		problem string
+		name, id string
+		status   int
+		problem  string
 	}{
-		{"evt_api_dead", http.StatusOK, ""},
-		{"evt_api_dead", http.StatusConflict, "event-not-dead"},
-		{"evt_api_pending", http.StatusConflict, "event-not-dead"},
-		{"evt_unknown", http.StatusNotFound, "unknown-event"},
+		{"replay of a dead event", "evt_api_dead", http.StatusOK, ""},
+		{"replay of a replayed event", "evt_api_dead", http.StatusConflict, "event-not-dead"},
+		{"replay of a pending event", "evt_api_pending", http.StatusConflict, "event-not-dead"},
+		{"replay of an unknown event", "evt_unknown", http.StatusNotFound, "unknown-event"},
 	}
 	for _, r := range replays {
-		resp, body := h.api(http.MethodPost, "/v1/admin/webhooks/"+r.id+"/replay", "admin", nil, "")
-		if resp.StatusCode != r.status {
-			t.Errorf("replay %s: %d %s, want %d", r.id, resp.StatusCode, body, r.status)
-			continue
-		}
-		if r.problem != "" {
-			if typ, _ := problemOf(t, resp, body); typ != r.problem {
-				t.Errorf("replay %s: problem %s, want %s", r.id, typ, r.problem)
+		h.subtest(t, r.name, func(t *testing.T) {
+			resp, body := h.api(http.MethodPost, "/v1/admin/webhooks/"+r.id+"/replay", "admin", nil, "")
+			if resp.StatusCode != r.status {
+				t.Fatalf("replay %s: %d %s, want %d", r.id, resp.StatusCode, body, r.status)
 			}
-		} else if !strings.Contains(body, `"status":"pending"`) {
-			t.Errorf("replay %s: %s", r.id, body)
-		}
+			if r.problem != "" {
+				if typ, _ := problemOf(t, resp, body); typ != r.problem {
+					t.Errorf("replay %s: problem %s, want %s", r.id, typ, r.problem)
+				}
+			} else if !strings.Contains(body, `"status":"pending"`) {
+				t.Errorf("replay %s: %s", r.id, body)
+			}
+		})
 	}
 	if n := len(h.events("webhook_replayed")); n != 4 {
 		t.Errorf("%d webhook_replayed records, want 4 (one success, three refusals)", n)
-	}
-	resp, body = h.api(http.MethodGet, "/v1/admin/webhooks?status=lost", "admin", nil, "")
-	if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusBadRequest || typ != "invalid-parameter" {
-		t.Errorf("bad status filter: %d %s", resp.StatusCode, body)
-	}
-
-	log := h.logText()
-	for name, full := range h.keys {
-		secret := full[len(full)-64:]
-		if strings.Contains(log, secret) {
-			t.Errorf("the log holds the secret of key %s", name)
-		}
-	}
-	if !strings.Contains(log, `"api_key_id":"`) {
-		t.Error("the request summary lines do not name the api key id")
 	}
 }
 

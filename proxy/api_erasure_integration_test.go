@@ -20,6 +20,60 @@ import (
 // is safe.
 func TestAPIErasure(t *testing.T) {
 	h, fp := apiHarness(t)
+	s := newErasureSubject(t, h)
+	h.subtest(t, "receipt counts what was erased", func(t *testing.T) {
+		checkErasureReceipt(t, h, s)
+	})
+	h.subtest(t, "webhook payload, pseudonym key and gateway customer are gone", func(t *testing.T) {
+		ctx := context.Background()
+		if it, err := h.store.GetOutbox(ctx, "evt_grace"); err != nil || it.Payload != nil || it.Status != store.StatusDead {
+			t.Errorf("the webhook naming the customer: status %s, payload kept %v (%v)", it.Status, it.Payload != nil, err)
+		}
+		// The pseudonym key is gone: asking for the customer's key now makes a new one, so the
+		// old records' pseudonym can no longer be recomputed from the customer id.
+		after, err := h.store.SubjectKey(ctx, s.cus)
+		if err != nil || bytes.Equal(s.key, after) {
+			t.Fatalf("the subject key survived the erasure (%v)", err)
+		}
+		if _, err := h.store.ForgetSubject(ctx, s.cus); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := gatewayCalls(fp, http.MethodDelete, "/v1/customers/"+s.cus); n != 1 {
+			t.Errorf("gateway customer deletes: %d", n)
+		}
+		erasures := h.events(audit.EventErasure)
+		if len(erasures) != 1 || erasures[0].Resource != s.pseudonym {
+			t.Fatalf("erasure records %+v", erasures)
+		}
+	})
+	h.subtest(t, "second erasure finds nothing left and is still a receipt", func(t *testing.T) {
+		resp, body := h.api(http.MethodDelete, "/v1/customers/"+s.cus, "billing", nil, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("second erase: %d %s", resp.StatusCode, body)
+		}
+		var rc payments.ErasureReceipt
+		if err := json.Unmarshal([]byte(body), &rc); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range rc.Steps {
+			if (st.Action == "webhook_payloads_deleted" || st.Action == "stored_api_responses_deleted") && st.Count != 0 {
+				t.Errorf("second erasure: %s = %d", st.Action, st.Count)
+			}
+		}
+	})
+}
+
+// erasureSubject is a customer tokenwall holds data about, as it was before the erasure.
+type erasureSubject struct {
+	cus       string // the gateway's customer id
+	pseudonym string // the audit trail's name for the customer
+	key       []byte // the customer's pseudonym key
+}
+
+// newErasureSubject creates a customer through the API, attaches a card token to it and
+// queues an undelivered webhook naming it.
+func newErasureSubject(t *testing.T, h *harness) erasureSubject {
+	t.Helper()
 	resp, body := h.api(http.MethodPost, "/v1/customers", "billing", []byte(`{"name":"Grace Hopper"}`), "cus-grace")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create customer: %d %s", resp.StatusCode, body)
@@ -39,13 +93,18 @@ func TestAPIErasure(t *testing.T) {
 	if len(created) != 1 {
 		t.Fatalf("%d customer_created records", len(created))
 	}
-	pseudonym := created[0].Resource
-	before, err := h.store.SubjectKey(ctx, cus)
+	key, err := h.store.SubjectKey(ctx, cus)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return erasureSubject{cus: cus, pseudonym: created[0].Resource, key: key}
+}
 
-	resp, body = h.api(http.MethodDelete, "/v1/customers/"+cus, "billing", nil, "")
+// checkErasureReceipt erases s and checks the receipt: every step inside the erasure's
+// time span, the count of each step, and the customer named by id and pseudonym.
+func checkErasureReceipt(t *testing.T, h *harness, s erasureSubject) {
+	t.Helper()
+	resp, body := h.api(http.MethodDelete, "/v1/customers/"+s.cus, "billing", nil, "")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("erase: %d %s", resp.StatusCode, body)
 	}
@@ -67,40 +126,7 @@ func TestAPIErasure(t *testing.T) {
 			t.Errorf("receipt %s = %d, want %d (%s)", k, counts[k], v, body)
 		}
 	}
-	if rc.Pseudonym != pseudonym || rc.Customer != cus || rc.DurationMS < 0 {
-		t.Errorf("receipt pseudonym %q (audit has %q), customer %q", rc.Pseudonym, pseudonym, rc.Customer)
-	}
-	if it, err := h.store.GetOutbox(ctx, "evt_grace"); err != nil || it.Payload != nil || it.Status != store.StatusDead {
-		t.Errorf("the webhook naming the customer: status %s, payload kept %v (%v)", it.Status, it.Payload != nil, err)
-	}
-	// The pseudonym key is gone: asking for the customer's key now makes a new one, so the
-	// old records' pseudonym can no longer be recomputed from the customer id.
-	after, err := h.store.SubjectKey(ctx, cus)
-	if err != nil || bytes.Equal(before, after) {
-		t.Fatalf("the subject key survived the erasure (%v)", err)
-	}
-	if _, err := h.store.ForgetSubject(ctx, cus); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := gatewayCalls(fp, http.MethodDelete, "/v1/customers/"+cus); n != 1 {
-		t.Errorf("gateway customer deletes: %d", n)
-	}
-	erasures := h.events(audit.EventErasure)
-	if len(erasures) != 1 || erasures[0].Resource != pseudonym {
-		t.Fatalf("erasure records %+v", erasures)
-	}
-
-	// A second erasure finds nothing left at tokenwall and is still a receipt.
-	resp, body = h.api(http.MethodDelete, "/v1/customers/"+cus, "billing", nil, "")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("second erase: %d %s", resp.StatusCode, body)
-	}
-	if err := json.Unmarshal([]byte(body), &rc); err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range rc.Steps {
-		if (st.Action == "webhook_payloads_deleted" || st.Action == "stored_api_responses_deleted") && st.Count != 0 {
-			t.Errorf("second erasure: %s = %d", st.Action, st.Count)
-		}
+	if rc.Pseudonym != s.pseudonym || rc.Customer != s.cus || rc.DurationMS < 0 {
+		t.Errorf("receipt pseudonym %q (audit has %q), customer %q", rc.Pseudonym, s.pseudonym, rc.Customer)
 	}
 }

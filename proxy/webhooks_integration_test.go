@@ -80,17 +80,63 @@ func TestWebhooksThroughTokenwall(t *testing.T) {
 	h := newHarness(t, options{webhooks: true})
 	now := time.Now()
 	card := testCards[0].number
+	const id = "evt_1Q0PsIJvEtkwdCNYa0000001"
+	// The checks after these two count on the event and its duplicate having been received.
+	if !h.subtest(t, "accepted event is scrubbed and delivered signed", func(t *testing.T) {
+		checkWebhookDelivered(t, h, id, card, now)
+	}) {
+		t.FailNow()
+	}
+	if !h.subtest(t, "duplicate is acknowledged", func(t *testing.T) {
+		resp, _ := h.sendEvent(gatewayEvent(id, "charge.succeeded", "again"), "", now)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("duplicate: %d", resp.StatusCode)
+		}
+	}) {
+		t.FailNow()
+	}
+	checkWebhookRejections(t, h, now)
+	h.subtest(t, "GET is not allowed", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, h.url+h.cfg.Webhooks.Path, nil)
+		if resp, _ := h.do(req); resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET: %d, want 405", resp.StatusCode)
+		}
+	})
+	h.subtest(t, "audit records and log", func(t *testing.T) {
+		// The card-escape guard does not apply to the endpoint: the receiver scrubs instead.
+		if n := len(h.events("card_escape_blocked")); n != 0 {
+			t.Errorf("%d card_escape_blocked events, want 0", n)
+		}
+		if n := len(h.deliveries()[id]); n != 1 {
+			t.Errorf("after the duplicate: delivered %d times, want 1", n)
+		}
+		if n := len(h.events("webhook_received")); n != 2 {
+			t.Errorf("%d webhook_received events, want 2 (the event and its duplicate)", n)
+		}
+		if n := len(h.events("webhook_delivered")); n != 1 {
+			t.Errorf("%d webhook_delivered events, want 1", n)
+		}
+		if log := h.logText(); strings.Contains(log, card) || strings.Contains(log, "078-05-1120") || strings.Contains(log, h.whsec) {
+			t.Error("the log holds a card number, the SSN or the endpoint secret")
+		}
+	})
+	h.subtest(t, "metrics", func(t *testing.T) { checkWebhookMetrics(t, h) })
+}
 
-	// Accepted: a card number and an SSN in metadata are scrubbed before storage and delivery.
-	resp, body := h.sendEvent(gatewayEvent("evt_1Q0PsIJvEtkwdCNYa0000001", "charge.succeeded", "card "+card+" ssn 078-05-1120"), "", now)
+// checkWebhookDelivered sends event id with a card number and an SSN in its metadata: it is
+// accepted, and both are scrubbed before storage and before the one signed delivery to the
+// app, after which the outbox keeps only the payload's digest.
+func checkWebhookDelivered(t *testing.T, h *harness, id, card string, now time.Time) {
+	t.Helper()
+	resp, body := h.sendEvent(gatewayEvent(id, "charge.succeeded", "card "+card+" ssn 078-05-1120"), "", now)
 	if resp.StatusCode != http.StatusOK || body != `{"received":true}` {
 		t.Fatalf("valid event: %d %q", resp.StatusCode, body)
 	}
 	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control %q, want no-store", cc)
 	}
-	h.waitDelivered("evt_1Q0PsIJvEtkwdCNYa0000001")
-	got := h.deliveries()["evt_1Q0PsIJvEtkwdCNYa0000001"]
+	h.waitDelivered(id)
+	got := h.deliveries()[id]
 	if len(got) != 1 {
 		t.Fatalf("delivered %d times, want 1", len(got))
 	}
@@ -102,18 +148,16 @@ func TestWebhooksThroughTokenwall(t *testing.T) {
 		!bytes.Contains(d.Body, []byte("[card:visa:4242]")) || !bytes.Contains(d.Body, []byte(`"order":"1042"`)) {
 		t.Fatalf("the delivered body is not scrubbed as expected (%d bytes)", len(d.Body))
 	}
-	it, err := h.store.GetOutbox(context.Background(), "evt_1Q0PsIJvEtkwdCNYa0000001")
+	it, err := h.store.GetOutbox(context.Background(), id)
 	if err != nil || it.Payload != nil || it.Attempts != 1 || len(it.Digest) != 32 {
 		t.Fatalf("after delivery: payload kept %v, attempts %d, digest %d bytes, %v", it.Payload != nil, it.Attempts, len(it.Digest), err)
 	}
+}
 
-	// A duplicate is acknowledged and not delivered again.
-	resp, _ = h.sendEvent(gatewayEvent("evt_1Q0PsIJvEtkwdCNYa0000001", "charge.succeeded", "again"), "", now)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("duplicate: %d", resp.StatusCode)
-	}
-
-	// Rejections: each answers with a fixed message and is audited.
+// checkWebhookRejections sends each kind of event the endpoint refuses, one subtest each:
+// each answers with a fixed message and is audited with its reason.
+func checkWebhookRejections(t *testing.T, h *harness, now time.Time) {
+	t.Helper()
 	big := gatewayEvent("evt_big", "charge.succeeded", strings.Repeat("x", 300<<10))
 	huge := gatewayEvent("evt_huge", "charge.succeeded", strings.Repeat("x", 2<<20))
 	rejections := []struct {
@@ -137,40 +181,25 @@ func TestWebhooksThroughTokenwall(t *testing.T) {
 			http.StatusRequestEntityTooLarge, webhooks.ReasonTooLarge},
 	}
 	for _, rj := range rejections {
-		before := len(h.events("webhook_rejected"))
-		resp, body := rj.send()
-		if resp.StatusCode != rj.status || strings.Contains(body, "evt_") {
-			t.Errorf("%s: %d %q, want %d and a fixed message", rj.name, resp.StatusCode, body, rj.status)
-			continue
-		}
-		evs := h.events("webhook_rejected")
-		if len(evs) != before+1 || evs[len(evs)-1].Reason != rj.reason {
-			t.Errorf("%s: audit has %d rejections (last %+v), want one more with reason %s", rj.name, len(evs), evs[len(evs)-1], rj.reason)
-		}
+		h.subtest(t, rj.name, func(t *testing.T) {
+			before := len(h.events("webhook_rejected"))
+			resp, body := rj.send()
+			if resp.StatusCode != rj.status || strings.Contains(body, "evt_") {
+				t.Fatalf("%d %q, want %d and a fixed message", resp.StatusCode, body, rj.status)
+			}
+			evs := h.events("webhook_rejected")
+			if len(evs) != before+1 || evs[len(evs)-1].Reason != rj.reason {
+				t.Errorf("audit has %d rejections (last %+v), want one more with reason %s", len(evs), evs[len(evs)-1], rj.reason)
+			}
+		})
 	}
-	req, _ := http.NewRequest(http.MethodGet, h.url+h.cfg.Webhooks.Path, nil)
-	if resp, _ := h.do(req); resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET: %d, want 405", resp.StatusCode)
-	}
+}
 
-	// The card-escape guard does not apply to the endpoint: the receiver scrubs instead.
-	if n := len(h.events("card_escape_blocked")); n != 0 {
-		t.Errorf("%d card_escape_blocked events, want 0", n)
-	}
-	if n := len(h.deliveries()["evt_1Q0PsIJvEtkwdCNYa0000001"]); n != 1 {
-		t.Errorf("after the duplicate: delivered %d times, want 1", n)
-	}
-	if n := len(h.events("webhook_received")); n != 2 {
-		t.Errorf("%d webhook_received events, want 2 (the event and its duplicate)", n)
-	}
-	if n := len(h.events("webhook_delivered")); n != 1 {
-		t.Errorf("%d webhook_delivered events, want 1", n)
-	}
-	if log := h.logText(); strings.Contains(log, card) || strings.Contains(log, "078-05-1120") || strings.Contains(log, h.whsec) {
-		t.Error("the log holds a card number, the SSN or the endpoint secret")
-	}
-
-	resp, err = h.client.Get(h.adminURL + "/metrics")
+// checkWebhookMetrics reads the admin listener's metrics: one accepted event, one duplicate,
+// two refused as too large, one delivery, two 200 answers on the webhook route.
+func checkWebhookMetrics(t *testing.T, h *harness) {
+	t.Helper()
+	resp, err := h.client.Get(h.adminURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
