@@ -1,7 +1,11 @@
 package proxy
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"mime"
 	"strings"
 )
@@ -50,4 +54,22 @@ func parseDocument(kind, contentType string, body []byte, maxDepth int) (documen
 		return parseMultipart(body, params["boundary"])
 	}
 	return nil, fmt.Errorf("%w: unknown body kind %q", ErrBadRequest, kind)
+}
+
+// malformed is the error of a body that does not parse: a fixed reason, never the parser's
+// own text, which may quote the input (a multipart header line holding a CVC, say) and
+// would reach the log.
+func malformed(kind string, err error) error {
+	reason := "malformed"
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		reason = "truncated"
+	case errors.As(err, &se):
+		reason = "not valid JSON at offset " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te):
+		reason = "a value of the wrong type"
+	}
+	return fmt.Errorf("%w: %s body: %s", ErrBadRequest, kind, reason)
 }

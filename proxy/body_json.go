@@ -24,7 +24,7 @@ func parseJSON(body []byte, maxDepth int) (*jsonDoc, error) {
 	dec.UseNumber()
 	var root map[string]any
 	if err := dec.Decode(&root); err != nil {
-		return nil, fmt.Errorf("%w: json body: %w", ErrBadRequest, err)
+		return nil, malformed("json", err)
 	}
 	if root == nil {
 		return nil, fmt.Errorf("%w: json body is not an object", ErrBadRequest)

@@ -40,14 +40,14 @@ func parseMultipart(body []byte, boundary string) (*multipartDoc, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: multipart body: %w", ErrBadRequest, err)
+			return nil, malformed("multipart", err)
 		}
 		if len(d.parts) == maxParts {
 			return nil, fmt.Errorf("%w: more than %d multipart parts", ErrBadRequest, maxParts)
 		}
 		data, err := io.ReadAll(p)
 		if err != nil {
-			return nil, fmt.Errorf("%w: multipart part: %w", ErrBadRequest, err)
+			return nil, malformed("multipart part", err)
 		}
 		part := mpPart{header: p.Header, name: p.FormName(), file: p.FileName() != "", data: data}
 		if !part.file && !utf8.Valid(data) {
