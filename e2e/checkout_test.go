@@ -61,225 +61,293 @@ func TestCheckoutInBrowser(t *testing.T) {
 	client := stack.Client(t)
 
 	t.Run("card is tokenized", func(t *testing.T) {
-		before := len(receivedBodies(t, client, stack))
-		ctx, cancel := context.WithTimeout(br.Ctx, stepTimeout)
-		defer cancel()
-
-		openCheckout(t, ctx, stack)
-		// The browser's autofill and password managers rely on these to treat the fields
-		// as a card, and to keep the number out of ordinary form history.
-		for field, want := range map[string]string{
-			"card_name": "cc-name", "card_number": "cc-number", "card_exp": "cc-exp", "card_cvc": "cc-csc",
-		} {
-			got, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID(field), "autocomplete"))
-			if err != nil {
-				t.Fatalf("#%s autocomplete: %v", field, err)
-			}
-			if !got.Exists || got.Value != want {
-				t.Errorf("#%s autocomplete = %q (present: %t); want %q", field, got.Value, got.Exists, want)
-			}
-		}
-
-		status := submitCard(t, ctx, card{name: "Ada Lovelace", number: "4242 4242 4242 4242", exp: "12/34", cvc: "123"})
-		if status != http.StatusOK {
-			t.Errorf("POST /checkout/submit answered %d; want 200", status)
-		}
-		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("result"))); err != nil {
-			t.Fatalf("wait for #result: %v", err)
-		}
-		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("result")))
-		if err != nil {
-			t.Fatalf("read #result: %v", err)
-		}
-		if !savedResult.MatchString(text) {
-			t.Errorf("#result = %q; want it to match %s", scrub.Text([]byte(text)), savedResult)
-		}
-		html := pageHTML(t, ctx)
-		if scrub.ContainsPAN([]byte(html)) || strings.Contains(html, "4242424242424242") {
-			t.Fatal("the result page holds the card number")
-		}
-		// Only now, on the result page, is a screenshot safe: the filled form would hold the
-		// card number as pixels.
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		if err := os.WriteFile(filepath.Join(artifacts, "result.png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-
-		got := receivedBodies(t, client, stack)[before:]
-		var posts []received
-		for _, r := range got {
-			if r.Path == "/checkout/submit" {
-				posts = append(posts, r)
-			}
-		}
-		if len(posts) != 1 || len(got) != 1 {
-			t.Fatalf("the app received %d bodies, %d of them POST /checkout/submit; want exactly that one", len(got), len(posts))
-		}
-		p := posts[0]
-		if !p.SignatureValid {
-			t.Error("the app could not verify tokenwall's signature on the checkout post")
-		}
-		if !strings.Contains(p.Body, "payment_method=pm_") {
-			t.Errorf("forwarded body has no payment_method=pm_…: %s", scrub.Text([]byte(p.Body)))
-		}
-		assertNoCard(t, p.Body, "4242424242424242")
+		checkCardTokenized(t, br, client, stack, artifacts)
 	})
-
 	t.Run("Luhn-invalid number is refused", func(t *testing.T) {
-		before := len(receivedBodies(t, client, stack))
-		ctx, cancel := context.WithTimeout(br.Ctx, stepTimeout)
-		defer cancel()
-
-		openCheckout(t, ctx, stack)
-		status := submitCard(t, ctx, card{name: "Ada Lovelace", number: "4242 4242 4242 4241", exp: "12/34", cvc: "123"})
-		if status != http.StatusUnprocessableEntity {
-			t.Errorf("POST /checkout/submit answered %d; want 422", status)
-		}
-		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("error"))); err != nil {
-			t.Fatalf("wait for #error: %v", err)
-		}
-		code, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("error"), "data-code"))
-		if err != nil {
-			t.Fatalf("#error data-code: %v", err)
-		}
-		if code.Value != "invalid_number" {
-			t.Errorf("#error data-code = %q; want invalid_number", code.Value)
-		}
-		// The app renders its form again; the number must not come back in it.
-		html := pageHTML(t, ctx)
-		for _, f := range []struct{ form, s string }{
-			{"grouped", "4242 4242 4242 4241"}, {"plain", "4242424242424241"}, {"form-encoded", "4242+4242"},
-		} {
-			if strings.Contains(html, f.s) {
-				t.Errorf("the error page holds the card number (%s)", f.form)
-			}
-		}
-		for _, field := range cardFields {
-			v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID(field)))
-			if err != nil {
-				t.Fatalf("#%s value: %v", field, err)
-			}
-			if v != "" {
-				t.Errorf("#%s is not empty on the error page (%d characters)", field, len(v))
-			}
-		}
-
-		got := receivedBodies(t, client, stack)[before:]
-		if len(got) != 1 || got[0].Path != "/checkout/submit" {
-			t.Fatalf("the app received %d new bodies; want the one POST /checkout/submit", len(got))
-		}
-		p := got[0]
-		if !p.SignatureValid {
-			t.Error("the app could not verify tokenwall's signature on the refused post")
-		}
-		form, err := url.ParseQuery(p.Body)
-		if err != nil {
-			t.Fatalf("forwarded body is not a form: %v", err)
-		}
-		if form.Get("card_error") != "invalid_number" || form.Has("payment_method") {
-			t.Errorf("forwarded card_error=%q, payment_method present: %t; want invalid_number and no token",
-				form.Get("card_error"), form.Has("payment_method"))
-		}
-		assertNoCard(t, p.Body, "4242424242424241")
+		checkLuhnInvalidRefused(t, br, client, stack)
 	})
-
 	t.Run("SIGTERM stops everything", func(t *testing.T) {
-		br.Close() // no browser connection left to hold up the shutdown
-
-		children, err := processesIn(stack.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The check below looks for leftovers by working directory; see that it finds the
-		// live children first, or an empty result would prove nothing.
-		var names []string
-		for _, p := range children {
-			if p.PPid != stack.Pid() {
-				t.Errorf("unexpected process in the data folder: %v", p)
-			}
-			names = append(names, p.Comm)
-		}
-		slices.Sort(names)
-		if !slices.Equal(names, []string{"stripe-mock", "vault"}) {
-			t.Errorf("children of tokenwall-dev found by working directory: %v; want stripe-mock and vault", children)
-		}
-
-		start := time.Now()
-		waitErr, err := stack.terminate(stopTimeout)
-		if err != nil {
-			t.Fatalf("%v; output:\n%s", err, stack.Scrubbed())
-		}
-		t.Logf("tokenwall-dev exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
-		if waitErr != nil {
-			t.Errorf("tokenwall-dev exited with %v; want status 0; output:\n%s", waitErr, stack.Scrubbed())
-		}
-		for _, port := range []int{stack.Port, stack.AppPort, stack.AdminPort} {
-			if err := refused(port); err != nil {
-				t.Error(err)
-			}
-		}
-		left, err := processesIn(stack.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range left {
-			t.Errorf("left running after tokenwall-dev exited: %v", p)
-		}
-		if scrub.ContainsPAN(stack.Output()) {
-			t.Error("tokenwall-dev printed a card number")
-		}
+		checkSIGTERMStopsEverything(t, br, stack)
 	})
-
 	t.Run("no card in any file", func(t *testing.T) {
-		// The scan must have something to read: tokenwall's own log of the checkout posts.
-		logData, err := os.ReadFile(filepath.Join(stack.Data, "logs", "tokenwall.log"))
-		if err != nil {
-			t.Fatalf("tokenwall log: %v", err)
-		}
-		if !strings.Contains(string(logData), `"/checkout/submit"`) {
-			t.Error("tokenwall.log does not mention /checkout/submit; the scan below proves little")
-		}
-		// The data folder lies inside the test's artifacts folder; scan both, as the final
-		// `make test` scan would, and report each finding once.
-		seen := map[testkit.Finding]bool{}
-		for _, dir := range []string{stack.Data, artifacts} {
-			findings, err := testkit.ScanForCards(dir)
-			if err != nil {
-				t.Errorf("scan %s: %v", dir, err)
-			}
-			for _, f := range findings {
-				if !seen[f] {
-					seen[f] = true
-					t.Errorf("card number in a file: %v", f)
-				}
-			}
-		}
+		checkNoCardInAnyFile(t, stack, artifacts)
 	})
-
 	t.Run("no CVC in any file", func(t *testing.T) {
-		// ScanForCards looks for card numbers only; the CVC the test typed must not be
-		// stored anywhere either (PCI DSS 3.3.1).
-		err := filepath.WalkDir(artifacts, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || !d.Type().IsRegular() {
-				return err
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if !cvcWritten.Match(b) {
-				return nil
-			}
-			t.Errorf("%s holds the CVC", path)
-			return nil
-		})
+		checkNoCVCInAnyFile(t, artifacts)
+	})
+}
+
+// checkCardTokenized submits a valid card: the page shows the saved card, the app gets one
+// signed post with the token and no card data, and a screenshot of the result is kept.
+func checkCardTokenized(t *testing.T, br *browser, client *http.Client, stack *devStack, artifacts string) {
+	t.Helper()
+	before := len(receivedBodies(t, client, stack))
+	ctx, cancel := context.WithTimeout(br.Ctx, stepTimeout)
+	defer cancel()
+
+	openCheckout(t, ctx, stack)
+	checkCardAutocomplete(t, ctx)
+
+	status := submitCard(t, ctx, card{name: "Ada Lovelace", number: "4242 4242 4242 4242", exp: "12/34", cvc: "123"})
+	if status != http.StatusOK {
+		t.Errorf("POST /checkout/submit answered %d; want 200", status)
+	}
+	checkResultPage(t, ctx, artifacts)
+	checkTokenForwarded(t, receivedBodies(t, client, stack)[before:])
+}
+
+// checkCardAutocomplete checks the card inputs' autocomplete attributes. The browser's
+// autofill and password managers rely on these to treat the fields as a card, and to keep
+// the number out of ordinary form history.
+func checkCardAutocomplete(t *testing.T, ctx context.Context) {
+	t.Helper()
+	for field, want := range map[string]string{
+		"card_name": "cc-name", "card_number": "cc-number", "card_exp": "cc-exp", "card_cvc": "cc-csc",
+	} {
+		got, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID(field), "autocomplete"))
 		if err != nil {
+			t.Fatalf("#%s autocomplete: %v", field, err)
+		}
+		if !got.Exists || got.Value != want {
+			t.Errorf("#%s autocomplete = %q (present: %t); want %q", field, got.Value, got.Exists, want)
+		}
+	}
+}
+
+// checkResultPage checks the page shown after a card is saved: #result names the saved card,
+// the page holds no card number, and its screenshot goes to artifacts.
+func checkResultPage(t *testing.T, ctx context.Context, artifacts string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("result"))); err != nil {
+		t.Fatalf("wait for #result: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("result")))
+	if err != nil {
+		t.Fatalf("read #result: %v", err)
+	}
+	if !savedResult.MatchString(text) {
+		t.Errorf("#result = %q; want it to match %s", scrub.Text([]byte(text)), savedResult)
+	}
+	html := pageHTML(t, ctx)
+	if scrub.ContainsPAN([]byte(html)) || strings.Contains(html, "4242424242424242") {
+		t.Fatal("the result page holds the card number")
+	}
+	// Only now, on the result page, is a screenshot safe: the filled form would hold the
+	// card number as pixels.
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(artifacts, "result.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkTokenForwarded checks what the app received for a saved card (got: the bodies
+// recorded since the card was submitted): exactly one signed POST /checkout/submit with the
+// token in place of the card.
+func checkTokenForwarded(t *testing.T, got []received) {
+	t.Helper()
+	var posts []received
+	for _, r := range got {
+		if r.Path == "/checkout/submit" {
+			posts = append(posts, r)
+		}
+	}
+	if len(posts) != 1 || len(got) != 1 {
+		t.Fatalf("the app received %d bodies, %d of them POST /checkout/submit; want exactly that one", len(got), len(posts))
+	}
+	p := posts[0]
+	if !p.SignatureValid {
+		t.Error("the app could not verify tokenwall's signature on the checkout post")
+	}
+	if !strings.Contains(p.Body, "payment_method=pm_") {
+		t.Errorf("forwarded body has no payment_method=pm_…: %s", scrub.Text([]byte(p.Body)))
+	}
+	assertNoCard(t, p.Body, "4242424242424242")
+}
+
+// checkLuhnInvalidRefused submits a card number that fails the Luhn check: the app shows its
+// form again, empty, with the error, and gets the refusal without a token or card data.
+func checkLuhnInvalidRefused(t *testing.T, br *browser, client *http.Client, stack *devStack) {
+	t.Helper()
+	before := len(receivedBodies(t, client, stack))
+	ctx, cancel := context.WithTimeout(br.Ctx, stepTimeout)
+	defer cancel()
+
+	openCheckout(t, ctx, stack)
+	status := submitCard(t, ctx, card{name: "Ada Lovelace", number: "4242 4242 4242 4241", exp: "12/34", cvc: "123"})
+	if status != http.StatusUnprocessableEntity {
+		t.Errorf("POST /checkout/submit answered %d; want 422", status)
+	}
+	checkErrorPage(t, ctx)
+	checkRefusalForwarded(t, receivedBodies(t, client, stack)[before:])
+}
+
+// checkErrorPage checks the page shown after a refused card: #error carries the code and
+// the form comes back without the number, its card fields empty.
+func checkErrorPage(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("error"))); err != nil {
+		t.Fatalf("wait for #error: %v", err)
+	}
+	code, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("error"), "data-code"))
+	if err != nil {
+		t.Fatalf("#error data-code: %v", err)
+	}
+	if code.Value != "invalid_number" {
+		t.Errorf("#error data-code = %q; want invalid_number", code.Value)
+	}
+	// The app renders its form again; the number must not come back in it.
+	html := pageHTML(t, ctx)
+	for _, f := range []struct{ form, s string }{
+		{"grouped", "4242 4242 4242 4241"}, {"plain", "4242424242424241"}, {"form-encoded", "4242+4242"},
+	} {
+		if strings.Contains(html, f.s) {
+			t.Errorf("the error page holds the card number (%s)", f.form)
+		}
+	}
+	for _, field := range cardFields {
+		v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID(field)))
+		if err != nil {
+			t.Fatalf("#%s value: %v", field, err)
+		}
+		if v != "" {
+			t.Errorf("#%s is not empty on the error page (%d characters)", field, len(v))
+		}
+	}
+}
+
+// checkRefusalForwarded checks what the app received for a refused card (got: the bodies
+// recorded since the card was submitted): one signed POST /checkout/submit with the error
+// code, no token and no card data.
+func checkRefusalForwarded(t *testing.T, got []received) {
+	t.Helper()
+	if len(got) != 1 || got[0].Path != "/checkout/submit" {
+		t.Fatalf("the app received %d new bodies; want the one POST /checkout/submit", len(got))
+	}
+	p := got[0]
+	if !p.SignatureValid {
+		t.Error("the app could not verify tokenwall's signature on the refused post")
+	}
+	form, err := url.ParseQuery(p.Body)
+	if err != nil {
+		t.Fatalf("forwarded body is not a form: %v", err)
+	}
+	if form.Get("card_error") != "invalid_number" || form.Has("payment_method") {
+		t.Errorf("forwarded card_error=%q, payment_method present: %t; want invalid_number and no token",
+			form.Get("card_error"), form.Has("payment_method"))
+	}
+	assertNoCard(t, p.Body, "4242424242424241")
+}
+
+// checkSIGTERMStopsEverything closes the browser, sends tokenwall-dev SIGTERM and checks it
+// exits with status 0, its ports closed and no child left running, having printed no card.
+func checkSIGTERMStopsEverything(t *testing.T, br *browser, stack *devStack) {
+	t.Helper()
+	br.Close() // no browser connection left to hold up the shutdown
+
+	checkChildrenFound(t, stack)
+
+	start := time.Now()
+	waitErr, err := stack.terminate(stopTimeout)
+	if err != nil {
+		t.Fatalf("%v; output:\n%s", err, stack.Scrubbed())
+	}
+	t.Logf("tokenwall-dev exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+	if waitErr != nil {
+		t.Errorf("tokenwall-dev exited with %v; want status 0; output:\n%s", waitErr, stack.Scrubbed())
+	}
+	for _, port := range []int{stack.Port, stack.AppPort, stack.AdminPort} {
+		if err := refused(port); err != nil {
 			t.Error(err)
 		}
+	}
+	left, err := processesIn(stack.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range left {
+		t.Errorf("left running after tokenwall-dev exited: %v", p)
+	}
+	if scrub.ContainsPAN(stack.Output()) {
+		t.Error("tokenwall-dev printed a card number")
+	}
+}
+
+// checkChildrenFound checks that the search for leftovers by working directory finds the
+// live children of tokenwall-dev, stripe-mock and vault, before the shutdown: otherwise an
+// empty result after it would prove nothing.
+func checkChildrenFound(t *testing.T, stack *devStack) {
+	t.Helper()
+	children, err := processesIn(stack.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range children {
+		if p.PPid != stack.Pid() {
+			t.Errorf("unexpected process in the data folder: %v", p)
+		}
+		names = append(names, p.Comm)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"stripe-mock", "vault"}) {
+		t.Errorf("children of tokenwall-dev found by working directory: %v; want stripe-mock and vault", children)
+	}
+}
+
+// checkNoCardInAnyFile scans the stack's data folder and the artifacts for card numbers,
+// having made sure tokenwall's log of the checkout posts is there to be scanned.
+func checkNoCardInAnyFile(t *testing.T, stack *devStack, artifacts string) {
+	t.Helper()
+	// The scan must have something to read: tokenwall's own log of the checkout posts.
+	logData, err := os.ReadFile(filepath.Join(stack.Data, "logs", "tokenwall.log"))
+	if err != nil {
+		t.Fatalf("tokenwall log: %v", err)
+	}
+	if !strings.Contains(string(logData), `"/checkout/submit"`) {
+		t.Error("tokenwall.log does not mention /checkout/submit; the scan below proves little")
+	}
+	// The data folder lies inside the test's artifacts folder; scan both, as the final
+	// `make test` scan would, and report each finding once.
+	seen := map[testkit.Finding]bool{}
+	for _, dir := range []string{stack.Data, artifacts} {
+		findings, err := testkit.ScanForCards(dir)
+		if err != nil {
+			t.Errorf("scan %s: %v", dir, err)
+		}
+		for _, f := range findings {
+			if !seen[f] {
+				seen[f] = true
+				t.Errorf("card number in a file: %v", f)
+			}
+		}
+	}
+}
+
+// checkNoCVCInAnyFile fails for each file under artifacts that holds the test card's CVC.
+// ScanForCards looks for card numbers only; the CVC the test typed must not be stored
+// anywhere either (PCI DSS 3.3.1).
+func checkNoCVCInAnyFile(t *testing.T, artifacts string) {
+	t.Helper()
+	err := filepath.WalkDir(artifacts, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if !cvcWritten.Match(b) {
+			return nil
+		}
+		t.Errorf("%s holds the CVC", path)
+		return nil
 	})
+	if err != nil {
+		t.Error(err)
+	}
 }
 
 // openCheckout loads the checkout page through tokenwall.

@@ -126,73 +126,9 @@ func TestWebhooksSurviveKill9(t *testing.T) {
 		_ = os.Remove(filepath.Join(dir, "tokenwall.db") + sfx)
 	}
 	bin := buildTokenwall(t)
-	vdir := filepath.Join(dir, "vault")
-	if err := os.MkdirAll(vdir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	vlog, err := os.Create(filepath.Join(dir, "vault.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vlog.Close()
-	vs, err := devstack.StartVault(ctx, devstack.Options{Dir: vdir, Log: vlog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = vs.Stop() })
-	tokenFile := filepath.Join(t.TempDir(), "vault-token") // a secret: not in the artifacts
-	if err := os.WriteFile(tokenFile, []byte(vs.Token), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	vc, err := vault.Dial(ctx, vault.Options{Address: vs.Addr, Timeout: 5 * time.Second, KVMount: "secret",
-		Auth: vault.Auth{Method: "token", TokenFile: tokenFile}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	whsec, signing := "whsec_"+randHex(t, 24), randHex(t, 32)
-	for path, value := range map[string]string{"tokenwall/stripe": "sk_test_" + randHex(t, 12), "tokenwall/signing": signing,
-		"tokenwall/audit-hmac": randHex(t, 32), "tokenwall/stripe-webhook": whsec} {
-		if err := vc.WriteKV(ctx, path, value); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := vc.EnableTransitKey(ctx, "transit", "tokenwall-audit"); err != nil {
-		t.Fatal(err)
-	}
-
+	sec := startCrashVault(t, ctx, dir)
 	ports := freePorts(t, 3)
-	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	cert, key, err := devstack.WriteSelfSignedCert(filepath.Join(dir, "tls"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "tokenwall.yaml")
-	yaml := fmt.Sprintf(`listen: {addr: "127.0.0.1:%d", cert_file: %s, key_file: %s}
-admin: {addr: "127.0.0.1:%d"}
-upstream: {url: "http://127.0.0.1:%d"}
-vault: {address: %s, auth: {token_file: %s}}
-gateway: {stripe: {api_url: "http://127.0.0.1:9"}}
-log: {file: %s}
-store: {sqlite_path: %s}
-routes:
-  - path: /checkout/submit
-    card: {number: card_number, exp: card_exp, cvc: card_cvc}
-webhooks:
-  enabled: true
-  secret_paths: [tokenwall/stripe-webhook]
-  lease: 3s
-  timeout: 2s
-  poll: 100ms
-  backoff_base: 50ms
-  backoff_cap: 300ms
-  batch: 4
-`, ports[0], cert, key, ports[1], ports[2], vs.Addr, tokenFile, filepath.Join(dir, "tokenwall.log"), filepath.Join(dir, "tokenwall.db"))
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
+	cfgPath, cert := writeCrashConfig(t, dir, ports, sec)
 	client := tlsClient(t, cert)
 	base := "https://127.0.0.1:" + strconv.Itoa(ports[0])
 	ready := func() bool {
@@ -208,36 +144,11 @@ webhooks:
 	first := startServe(t, bin, cfgPath, dir, 1)
 	waitFor(t, 60*time.Second, "tokenwall to be ready", ready)
 	const n = 30
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("evt_1Q0PsIJvEtkwdCNYk%07d", i)
-		body := []byte(`{"id":"` + ids[i] + `","object":"event","api_version":"2023-10-16","created":1795000000,` +
-			`"type":"charge.succeeded","data":{"object":{"id":"ch_3Q0PsIJvEtkwdCNY0abcdEFG","object":"charge","amount":2000,` +
-			`"metadata":{"order":"` + strconv.Itoa(i) + `","note":"card ` + crashCard + `"}}}}`)
-		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/stripe", bytes.NewReader(body))
-		req.Header.Set(webhooks.StripeSignatureHeader, webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{
-			Payload: body, Secret: whsec, Timestamp: time.Now()}).Header)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("event %d acknowledged with %d", i, resp.StatusCode)
-		}
-	}
+	ids := sendCrashEvents(t, client, base, sec.whsec, n)
 	first.kill9(t)
 
 	// 2. The app comes up (slow); a restarted tokenwall is killed while delivering.
-	app := &slowApp{app: billing.New(billing.Options{SigningKeys: func() [][]byte { return [][]byte{[]byte(signing)} }}), delay: 150 * time.Millisecond}
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(ports[2]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	appSrv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
-	go func() { _ = appSrv.Serve(ln) }()
-	t.Cleanup(func() { _ = appSrv.Close() })
+	app := startSlowApp(t, sec.signing, ports[2])
 	second := startServe(t, bin, cfgPath, dir, 2)
 	waitFor(t, 60*time.Second, "deliveries to start", func() bool { return app.count() >= 6 })
 	second.kill9(t)
@@ -260,6 +171,146 @@ webhooks:
 		t.Fatalf("tokenwall after SIGTERM: %v", third.waitErr)
 	}
 
+	checkAppGotEachEventOnce(t, app, ids, killedAt)
+	checkOutboxDeliveredAndAudited(t, bin, cfgPath)
+	checkNoCardWritten(t, bin, dir)
+}
+
+// crashSecrets is where TestWebhooksSurviveKill9's Vault listens, the file with its token,
+// and the secrets written into it that the test needs itself.
+type crashSecrets struct {
+	vaultAddr string
+	tokenFile string
+	whsec     string // the Stripe webhook secret the events are signed with
+	signing   string // the key tokenwall signs its deliveries with
+}
+
+// startCrashVault starts a Vault dev server logging to dir and writes tokenwall's secrets
+// and transit key into it; the server stops when the test ends.
+func startCrashVault(t *testing.T, ctx context.Context, dir string) crashSecrets {
+	t.Helper()
+	vdir := filepath.Join(dir, "vault")
+	if err := os.MkdirAll(vdir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	vlog, err := os.Create(filepath.Join(dir, "vault.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = vlog.Close() })
+	vs, err := devstack.StartVault(ctx, devstack.Options{Dir: vdir, Log: vlog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = vs.Stop() })
+	tokenFile := filepath.Join(t.TempDir(), "vault-token") // a secret: not in the artifacts
+	if err := os.WriteFile(tokenFile, []byte(vs.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vc, err := vault.Dial(ctx, vault.Options{Address: vs.Addr, Timeout: 5 * time.Second, KVMount: "secret",
+		Auth: vault.Auth{Method: "token", TokenFile: tokenFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := crashSecrets{vaultAddr: vs.Addr, tokenFile: tokenFile, whsec: "whsec_" + randHex(t, 24), signing: randHex(t, 32)}
+	for path, value := range map[string]string{"tokenwall/stripe": "sk_test_" + randHex(t, 12), "tokenwall/signing": sec.signing,
+		"tokenwall/audit-hmac": randHex(t, 32), "tokenwall/stripe-webhook": sec.whsec} {
+		if err := vc.WriteKV(ctx, path, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := vc.EnableTransitKey(ctx, "transit", "tokenwall-audit"); err != nil {
+		t.Fatal(err)
+	}
+	return sec
+}
+
+// writeCrashConfig writes a self-signed certificate and the `tokenwall serve` configuration
+// (listen, admin and upstream on ports, in that order; short webhook leases and backoffs)
+// into dir. It returns the configuration's path and the certificate's.
+func writeCrashConfig(t *testing.T, dir string, ports []int, sec crashSecrets) (cfgPath, cert string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := devstack.WriteSelfSignedCert(filepath.Join(dir, "tls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath = filepath.Join(dir, "tokenwall.yaml")
+	yaml := fmt.Sprintf(`listen: {addr: "127.0.0.1:%d", cert_file: %s, key_file: %s}
+admin: {addr: "127.0.0.1:%d"}
+upstream: {url: "http://127.0.0.1:%d"}
+vault: {address: %s, auth: {token_file: %s}}
+gateway: {stripe: {api_url: "http://127.0.0.1:9"}}
+log: {file: %s}
+store: {sqlite_path: %s}
+routes:
+  - path: /checkout/submit
+    card: {number: card_number, exp: card_exp, cvc: card_cvc}
+webhooks:
+  enabled: true
+  secret_paths: [tokenwall/stripe-webhook]
+  lease: 3s
+  timeout: 2s
+  poll: 100ms
+  backoff_base: 50ms
+  backoff_cap: 300ms
+  batch: 4
+`, ports[0], cert, key, ports[1], ports[2], sec.vaultAddr, sec.tokenFile, filepath.Join(dir, "tokenwall.log"), filepath.Join(dir, "tokenwall.db"))
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, cert
+}
+
+// sendCrashEvents posts n signed charge.succeeded events, each with crashCard in its
+// metadata, to tokenwall's Stripe webhook endpoint at base, requires each to be
+// acknowledged with 200, and returns their ids.
+func sendCrashEvents(t *testing.T, client *http.Client, base, whsec string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("evt_1Q0PsIJvEtkwdCNYk%07d", i)
+		body := []byte(`{"id":"` + ids[i] + `","object":"event","api_version":"2023-10-16","created":1795000000,` +
+			`"type":"charge.succeeded","data":{"object":{"id":"ch_3Q0PsIJvEtkwdCNY0abcdEFG","object":"charge","amount":2000,` +
+			`"metadata":{"order":"` + strconv.Itoa(i) + `","note":"card ` + crashCard + `"}}}}`)
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/stripe", bytes.NewReader(body))
+		req.Header.Set(webhooks.StripeSignatureHeader, webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{
+			Payload: body, Secret: whsec, Timestamp: time.Now()}).Header)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("event %d acknowledged with %d", i, resp.StatusCode)
+		}
+	}
+	return ids
+}
+
+// startSlowApp serves the demo billing app, verifying signatures made with signing, behind
+// a slowApp on the given port until the test ends.
+func startSlowApp(t *testing.T, signing string, port int) *slowApp {
+	t.Helper()
+	app := &slowApp{app: billing.New(billing.Options{SigningKeys: func() [][]byte { return [][]byte{[]byte(signing)} }}), delay: 150 * time.Millisecond}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appSrv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
+	go func() { _ = appSrv.Serve(ln) }()
+	t.Cleanup(func() { _ = appSrv.Close() })
+	return app
+}
+
+// checkAppGotEachEventOnce checks that the app processed every one of ids exactly once, and
+// got only signed bodies without the card number; killedAt is how many events it had
+// processed at the second kill.
+func checkAppGotEachEventOnce(t *testing.T, app *slowApp, ids []string, killedAt int) {
+	t.Helper()
 	events := app.app.WebhookEvents()
 	seen := map[string]bool{}
 	repeats := 0
@@ -276,12 +327,18 @@ webhooks:
 		}
 	}
 	t.Logf("%d events: %d processed before the second kill, %d repeat deliveries deduplicated by the app, %d requests in all",
-		n, killedAt, repeats, app.count())
+		len(ids), killedAt, repeats, app.count())
 	for _, r := range app.app.Received() {
 		if strings.Contains(r.Body, crashCard) || !r.SignatureValid {
 			t.Fatalf("the app got a body with the card number, or unsigned (valid %v)", r.SignatureValid)
 		}
 	}
+}
+
+// checkOutboxDeliveredAndAudited checks, with the tokenwall CLI, that every outbox item is
+// delivered with its payload purged and that the audit trail verifies.
+func checkOutboxDeliveredAndAudited(t *testing.T, bin, cfgPath string) {
+	t.Helper()
 	for _, line := range strings.Split(strings.TrimSpace(runTW(t, bin, "webhooks", "list", "--json", "--config", cfgPath)), "\n") {
 		var l struct {
 			Status      string `json:"status"`
@@ -294,7 +351,12 @@ webhooks:
 	if out := runTW(t, bin, "audit", "verify", "--config", cfgPath); !strings.Contains(out, "audit trail OK") {
 		t.Fatalf("audit verify: %s", out)
 	}
-	// What tokenwall wrote: the database (and its WAL), its log and its output.
+}
+
+// checkNoCardWritten runs `tokenwall scan` over what tokenwall wrote in dir: the database
+// (and its WAL), its log and its output.
+func checkNoCardWritten(t *testing.T, bin, dir string) {
+	t.Helper()
 	written, _ := filepath.Glob(filepath.Join(dir, "serve-*.out"))
 	written = append(written, filepath.Join(dir, "tokenwall.log"))
 	for _, sfx := range []string{"", "-wal"} {

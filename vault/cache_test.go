@@ -248,43 +248,12 @@ func TestCacheLifecycle(t *testing.T) {
 	}
 	log.take()
 
-	type want struct {
-		value string // of the Stripe key, "" when Get must fail
-		stale bool
-		fresh bool
-		age   time.Duration
-	}
-	check := func(t *testing.T, w want) {
-		t.Helper()
-		s, err := c.Get(SecretStripeKey)
-		switch {
-		case w.value != "" && err != nil:
-			t.Errorf("Get: %v, want a value", err)
-		case w.value != "" && string(s.Reveal()) != w.value:
-			t.Errorf("Get returned the wrong value")
-		case w.value == "" && err == nil:
-			t.Errorf("Get returned a value, want an error")
-		}
-		if got := errors.Is(err, ErrStale); got != w.stale {
-			t.Errorf("errors.Is(err, ErrStale) = %v, want %v (err %v)", got, w.stale, err)
-		}
-		if err != nil && (strings.Contains(err.Error(), "sk_v") || strings.Contains(err.Error(), "sig_v")) {
-			t.Errorf("error text holds a secret value")
-		}
-		if got := c.Fresh(); got != w.fresh {
-			t.Errorf("Fresh = %v, want %v", got, w.fresh)
-		}
-		if got := c.Ages()[SecretStripeKey]; got != w.age {
-			t.Errorf("Ages()[stripe_key] = %v, want %v", got, w.age)
-		}
-	}
-
 	t.Run("fresh after load", func(t *testing.T) {
-		check(t, want{value: "sk_v1", fresh: true, age: 0})
+		checkCache(t, c, cacheWant{value: "sk_v1", fresh: true, age: 0})
 	})
 	t.Run("ageing within max age", func(t *testing.T) {
 		clk.Advance(4 * time.Minute)
-		check(t, want{value: "sk_v1", fresh: true, age: 4 * time.Minute})
+		checkCache(t, c, cacheWant{value: "sk_v1", fresh: true, age: 4 * time.Minute})
 	})
 	t.Run("failed refresh keeps the last value", func(t *testing.T) {
 		r.fail(SecretStripeKey, fmt.Errorf("dial: %w", ErrUnreachable))
@@ -293,24 +262,20 @@ func TestCacheLifecycle(t *testing.T) {
 		if !errors.Is(err, ErrUnreachable) {
 			t.Errorf("Refresh error = %v, want ErrUnreachable", err)
 		}
-		if got, wantCalls := log.take(), []string{"signing_key err", "stripe_key err"}; !slices.Equal(got, wantCalls) {
-			t.Errorf("OnRefresh calls = %v, want %v", got, wantCalls)
-		}
-		check(t, want{value: "sk_v1", fresh: true, age: 4 * time.Minute})
+		checkRefreshCalls(t, &log, "signing_key err", "stripe_key err")
+		checkCache(t, c, cacheWant{value: "sk_v1", fresh: true, age: 4 * time.Minute})
 	})
 	t.Run("exactly max age still served", func(t *testing.T) {
 		clk.Advance(maxAge - 4*time.Minute)
-		check(t, want{value: "sk_v1", fresh: true, age: maxAge})
+		checkCache(t, c, cacheWant{value: "sk_v1", fresh: true, age: maxAge})
 	})
 	t.Run("past max age is stale", func(t *testing.T) {
 		clk.Advance(time.Second)
 		if err := c.Refresh(ctx); err == nil {
 			t.Errorf("Refresh succeeded while the reader fails")
 		}
-		if got, wantCalls := log.take(), []string{"signing_key err", "stripe_key err"}; !slices.Equal(got, wantCalls) {
-			t.Errorf("OnRefresh calls = %v, want %v", got, wantCalls)
-		}
-		check(t, want{value: "", stale: true, fresh: false, age: maxAge + time.Second})
+		checkRefreshCalls(t, &log, "signing_key err", "stripe_key err")
+		checkCache(t, c, cacheWant{value: "", stale: true, fresh: false, age: maxAge + time.Second})
 	})
 	t.Run("one secret back is not enough", func(t *testing.T) {
 		r.set(SecretStripeKey, "sk_v2")
@@ -318,10 +283,8 @@ func TestCacheLifecycle(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), SecretSigningKey) || strings.Contains(err.Error(), "secret "+SecretStripeKey) {
 			t.Errorf("Refresh error = %v, want one naming only %s", err, SecretSigningKey)
 		}
-		if got, wantCalls := log.take(), []string{"signing_key err", "stripe_key ok"}; !slices.Equal(got, wantCalls) {
-			t.Errorf("OnRefresh calls = %v, want %v", got, wantCalls)
-		}
-		check(t, want{value: "sk_v2", fresh: false, age: 0})
+		checkRefreshCalls(t, &log, "signing_key err", "stripe_key ok")
+		checkCache(t, c, cacheWant{value: "sk_v2", fresh: false, age: 0})
 		if _, err := c.Get(SecretSigningKey); !errors.Is(err, ErrStale) {
 			t.Errorf("Get(signing_key) = %v, want ErrStale", err)
 		}
@@ -331,15 +294,57 @@ func TestCacheLifecycle(t *testing.T) {
 		if err := c.Refresh(ctx); err != nil {
 			t.Fatalf("Refresh: %v", err)
 		}
-		if got, wantCalls := log.take(), []string{"signing_key ok", "stripe_key ok"}; !slices.Equal(got, wantCalls) {
-			t.Errorf("OnRefresh calls = %v, want %v", got, wantCalls)
-		}
-		check(t, want{value: "sk_v2", fresh: true, age: 0})
+		checkRefreshCalls(t, &log, "signing_key ok", "stripe_key ok")
+		checkCache(t, c, cacheWant{value: "sk_v2", fresh: true, age: 0})
 		s, err := c.Get(SecretSigningKey)
 		if err != nil || string(s.Reveal()) != "sig_v2" {
 			t.Errorf("Get(signing_key) = %v, want the new value", err)
 		}
 	})
+}
+
+// cacheWant is the state TestCacheLifecycle expects of the cache at one step.
+type cacheWant struct {
+	value string // of the Stripe key, "" when Get must fail
+	stale bool
+	fresh bool
+	age   time.Duration
+}
+
+// checkCache checks c's Stripe key, freshness and age against w, and that no error text
+// holds a secret value.
+func checkCache(t *testing.T, c *Cache, w cacheWant) {
+	t.Helper()
+	s, err := c.Get(SecretStripeKey)
+	switch {
+	case w.value != "" && err != nil:
+		t.Errorf("Get: %v, want a value", err)
+	case w.value != "" && string(s.Reveal()) != w.value:
+		t.Errorf("Get returned the wrong value")
+	case w.value == "" && err == nil:
+		t.Errorf("Get returned a value, want an error")
+	}
+	if got := errors.Is(err, ErrStale); got != w.stale {
+		t.Errorf("errors.Is(err, ErrStale) = %v, want %v (err %v)", got, w.stale, err)
+	}
+	if err != nil && (strings.Contains(err.Error(), "sk_v") || strings.Contains(err.Error(), "sig_v")) {
+		t.Errorf("error text holds a secret value")
+	}
+	if got := c.Fresh(); got != w.fresh {
+		t.Errorf("Fresh = %v, want %v", got, w.fresh)
+	}
+	if got := c.Ages()[SecretStripeKey]; got != w.age {
+		t.Errorf("Ages()[stripe_key] = %v, want %v", got, w.age)
+	}
+}
+
+// checkRefreshCalls takes the OnRefresh calls log recorded since the last take and checks
+// they are wantCalls ("name ok" or "name err", sorted).
+func checkRefreshCalls(t *testing.T, log *refreshLog, wantCalls ...string) {
+	t.Helper()
+	if got := log.take(); !slices.Equal(got, wantCalls) {
+		t.Errorf("OnRefresh calls = %v, want %v", got, wantCalls)
+	}
 }
 
 func TestCacheAges(t *testing.T) {

@@ -43,15 +43,7 @@ func TestBrowserRendersReport(t *testing.T) {
 		t.Fatalf("%v (the .ci/run script installs it)", err)
 	}
 	dir := testkit.ArtifactsDir(t)
-
-	var page bytes.Buffer
-	if err := HTML(&page, fixtureReport()); err != nil {
-		t.Fatalf("HTML: %v", err)
-	}
-	htmlPath := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(htmlPath, page.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	page, htmlPath := writeFixturePage(t, dir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	defer cancel()
@@ -66,6 +58,48 @@ func TestBrowserRendersReport(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.Navigate(fileURL(htmlPath))); err != nil {
 		t.Fatalf("open the report in chromium: %v", err)
 	}
+	saveScreenshot(t, bctx, dir)
+	checkPageFacts(t, bctx)
+
+	pdf, err := PDF(ctx, page)
+	if err != nil {
+		t.Fatalf("PDF: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.pdf"), pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkPDF(t, pdf)
+
+	// The artifacts outlive the test and the suite scans them for card numbers; fail here, nearer
+	// the cause, if the report carried one.
+	found, err := testkit.ScanForCards(dir)
+	if err != nil {
+		t.Fatalf("scan artifacts: %v", err)
+	}
+	for _, f := range found {
+		t.Errorf("card number in an artifact: %s", f)
+	}
+}
+
+// writeFixturePage renders the fixture report's page into dir as report.html; it returns
+// the page and the file's path.
+func writeFixturePage(t *testing.T, dir string) (page []byte, htmlPath string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := HTML(&buf, fixtureReport()); err != nil {
+		t.Fatalf("HTML: %v", err)
+	}
+	htmlPath = filepath.Join(dir, "report.html")
+	if err := os.WriteFile(htmlPath, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), htmlPath
+}
+
+// saveScreenshot saves a full-page screenshot of the browser's page into dir as
+// screenshot.png and checks it is a plausible one.
+func saveScreenshot(t *testing.T, bctx context.Context, dir string) {
+	t.Helper()
 	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -78,7 +112,13 @@ func TestBrowserRendersReport(t *testing.T) {
 		t.Errorf("screenshot is %d bytes, not a plausible full-page PNG", len(png))
 	}
 	t.Logf("screenshot: %s", shot)
+}
 
+// checkPageFacts reads the rendered page in the browser and checks what a reader sees: the
+// headings and key figures, hostile strings as text, no overflow, nothing loaded from
+// outside, every chart, and a flow diagram large enough to read.
+func checkPageFacts(t *testing.T, bctx context.Context) {
+	t.Helper()
 	facts, err := chromedp.Run(bctx, chromedp.Evaluate[pageFacts](`({
 		text: document.body.innerText,
 		scrollWidth: document.documentElement.scrollWidth,
@@ -118,25 +158,6 @@ func TestBrowserRendersReport(t *testing.T) {
 	}
 	if facts.FlowWidth < 800 || facts.FlowHeight < 250 {
 		t.Errorf("flow diagram is %dx%d px, too small to read", facts.FlowWidth, facts.FlowHeight)
-	}
-
-	pdf, err := PDF(ctx, page.Bytes())
-	if err != nil {
-		t.Fatalf("PDF: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "report.pdf"), pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	checkPDF(t, pdf)
-
-	// The artifacts outlive the test and the suite scans them for card numbers; fail here, nearer
-	// the cause, if the report carried one.
-	found, err := testkit.ScanForCards(dir)
-	if err != nil {
-		t.Fatalf("scan artifacts: %v", err)
-	}
-	for _, f := range found {
-		t.Errorf("card number in an artifact: %s", f)
 	}
 }
 

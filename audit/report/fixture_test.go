@@ -18,9 +18,6 @@ func fixtureTime(day, hour, minute int) time.Time {
 // fixtureReport is a report with a known, distinct number in every field, so a test can tell
 // each one apart in the page, and every status a requirement can have.
 func fixtureReport() Report {
-	revoked := fixtureTime(20, 9, 30)
-	lastUsed := fixtureTime(29, 23, 59)
-	lastUsedOld := fixtureTime(18, 11, 11)
 	return Report{
 		FormatVersion: FormatVersion,
 		ID:            "rpt-2026-11-tw-7f3a9c",
@@ -28,117 +25,148 @@ func fixtureReport() Report {
 		From:          fixtureTime(1, 0, 0),
 		To:            time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC),
 		Host:          "tokenwall-prod-eu-1",
-		Summary: Summary{
-			Records:                98765,
-			TokenizationsSucceeded: 1201,
-			TokenizationsFailed:    37,
-			TokenizeFailuresByCode: map[string]int64{
-				"card_declined":   19,
-				"invalid_number":  11,
-				"gateway_timeout": 5,
-				hostileKey:        hostileCount,
-			},
-			TokenizationsByBrand: map[string]int64{
-				"visa":       702,
-				"mastercard": 388,
-				"amex":       96,
-				"discover":   15,
-			},
-			CardEscapesRefused: 23,
-			CardEscapesAlerted: 4,
-			Charges:            1103,
-			ChargesFailed:      42,
-			Captures:           1051,
-			Refunds:            77,
-			RefundsFailed:      6,
-			WebhooksReceived:   2468,
-			WebhooksDuplicate:  131,
-			WebhooksRejected:   29,
-			WebhookRejectionsByReason: map[string]int64{
-				"bad_signature":     17,
-				"timestamp_too_old": 9,
-				"unknown_event":     3,
-			},
-			WebhooksDelivered: 2297,
-			WebhooksDead:      8,
-			WebhooksReplayed:  12,
-			Erasures: []Erasure{
-				{Receipt: "er_0001", Subject: "subj_a1b2", RequestedAt: fixtureTime(3, 10, 0), CompletedAt: fixtureTime(3, 13, 12),
-					DurationMS: int64((3*time.Hour + 12*time.Minute) / time.Millisecond), WithinSLA: true},
-				{Receipt: "er_0002", Subject: "subj_c3d4", RequestedAt: fixtureTime(9, 8, 0), CompletedAt: fixtureTime(10, 10, 0),
-					DurationMS: int64(26 * time.Hour / time.Millisecond), WithinSLA: true},
-				{Receipt: "er_0003", Subject: "subj_e5f6", RequestedAt: fixtureTime(14, 6, 0), CompletedAt: fixtureTime(16, 7, 30),
-					DurationMS: int64((49*time.Hour + 30*time.Minute) / time.Millisecond), WithinSLA: false},
-				{Receipt: "er_0004", Subject: "subj_g7h8", RequestedAt: fixtureTime(21, 0, 0), CompletedAt: fixtureTime(22, 23, 59),
-					DurationMS: int64((47*time.Hour + 59*time.Minute) / time.Millisecond), WithinSLA: true},
-			},
-			APIRefusalsByReason: map[string]int64{
-				"unknown_key":   14,
-				"revoked_key":   7,
-				"missing_scope": 5,
-			},
-			AdminAccess:         61,
-			KeysCreated:         3,
-			KeysRevoked:         1,
-			SecretRefreshFailed: 2,
-			Startups:            9,
-			ReportsGenerated:    13,
+		Summary:       fixtureSummary(),
+		Daily:         fixtureDays(fixtureTime(1, 0, 0), 30),
+		Requirements:  fixtureRequirements(),
+		Evidence:      fixtureEvidence(),
+		Flow:          fixtureFlow(),
+	}
+}
+
+// fixtureSummary is the fixture's period summary: a distinct count in every field, and a
+// hostile key among the tokenize failure codes.
+func fixtureSummary() Summary {
+	return Summary{
+		Records:                98765,
+		TokenizationsSucceeded: 1201,
+		TokenizationsFailed:    37,
+		TokenizeFailuresByCode: map[string]int64{
+			"card_declined":   19,
+			"invalid_number":  11,
+			"gateway_timeout": 5,
+			hostileKey:        hostileCount,
 		},
-		Daily:        fixtureDays(fixtureTime(1, 0, 0), 30),
-		Requirements: fixtureRequirements(),
-		Evidence: Evidence{
-			TLS: TLSEvidence{
-				Addr: "127.0.0.1:8443",
-				Versions: []TLSVersion{
-					{Version: "TLS 1.0", Accepted: false},
-					{Version: "TLS 1.1", Accepted: false},
-					{Version: "TLS 1.2", Accepted: true},
-					{Version: "TLS 1.3", Accepted: true},
-				},
-				Suites: []TLSSuite{
-					{Name: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Accepted: true, AEAD: true},
-					{Name: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", Accepted: true, AEAD: true},
-					{Name: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", Accepted: false, AEAD: false},
-					{Name: "TLS_RSA_WITH_AES_256_GCM_SHA384", Accepted: false, AEAD: true},
-				},
-			},
-			DataAtRest: []ScanEvidence{
-				{What: "database", Path: "/var/lib/tokenwall/tokenwall.db", Files: 3, Bytes: 52428911, Findings: 0, ByKind: map[string]int{}},
-				{What: "logs", Path: "/var/log/tokenwall", Files: 17, Bytes: 7340033, Findings: 5,
-					ByKind: map[string]int{"ssn": 2, "api_key": 3}},
-			},
-			Chain: ChainEvidence{OK: true, From: 400001, To: 498765, Records: 98765, Checkpoints: 412},
-			Secrets: []SecretEvidence{
-				{Name: "stripe_api_key", Path: "secret/data/tokenwall/stripe", Version: 7, CreatedAt: fixtureTime(2, 12, 0),
-					AgeDays: 29, CryptoperiodDays: 90},
-				{Name: "webhook_signing", Path: "secret/data/tokenwall/webhooks", Version: 4, CreatedAt: time.Date(2025, time.June, 1, 0, 0, 0, 0, time.UTC),
-					AgeDays: 548, CryptoperiodDays: 365, Expired: true},
-			},
-			TransitKey: TransitEvidence{Name: "tokenwall-audit", LatestVersion: 5, RotatedAt: time.Date(2026, time.September, 17, 8, 0, 0, 0, time.UTC), AgeDays: 75},
-			Keys: []KeyEvidence{
-				{ID: "key_billing_01", Name: "billing app", Scopes: []string{"charge", "refund"}, CreatedAt: time.Date(2026, time.March, 3, 3, 3, 3, 0, time.UTC),
-					LastUsed: &lastUsed, Calls: 3456, Refusals: 21},
-				{ID: "key_ops_02", Name: "ops & support", Scopes: []string{"erase"}, CreatedAt: time.Date(2026, time.April, 4, 4, 4, 4, 0, time.UTC),
-					RevokedAt: &revoked, LastUsed: &lastUsedOld, Calls: 88, Refusals: 5},
-				{ID: "key_never_03", Scopes: nil, CreatedAt: fixtureTime(25, 5, 5)},
-			},
-			Retention: RetentionEvidence{ConfiguredDays: 400, OldestRecord: time.Date(2025, time.October, 27, 0, 0, 0, 0, time.UTC), OldestAgeDays: 400},
-			Logging:   LoggingEvidence{CardMask: "brand_last4", LogFile: "/var/log/tokenwall/tokenwall.log"},
+		TokenizationsByBrand: map[string]int64{
+			"visa":       702,
+			"mastercard": 388,
+			"amex":       96,
+			"discover":   15,
 		},
-		Flow: Flow{
-			Listen:   ":8443",
-			Upstream: "http://billing.internal:8080",
-			Gateway:  "stripe https://api.stripe.com",
-			Routes: []FlowRoute{
-				{Path: "/checkout", Methods: []string{"POST"}, Body: "form",
-					CardFields: []string{"card_number", "exp_month", "exp_year", "cvc"}, ResultFields: []string{"payment_method", "card_brand", "card_last4"}},
-				{Path: hostilePath, Methods: []string{"POST", "PUT"}, Body: "json",
-					CardFields: []string{"card.number", "card.cvc"}, ResultFields: []string{"card.token"}},
-			},
-			Webhooks:   "/webhooks/stripe",
-			DeliverURL: "http://billing.internal:8080/hooks/payments",
-			API:        true,
+		CardEscapesRefused: 23,
+		CardEscapesAlerted: 4,
+		Charges:            1103,
+		ChargesFailed:      42,
+		Captures:           1051,
+		Refunds:            77,
+		RefundsFailed:      6,
+		WebhooksReceived:   2468,
+		WebhooksDuplicate:  131,
+		WebhooksRejected:   29,
+		WebhookRejectionsByReason: map[string]int64{
+			"bad_signature":     17,
+			"timestamp_too_old": 9,
+			"unknown_event":     3,
 		},
+		WebhooksDelivered: 2297,
+		WebhooksDead:      8,
+		WebhooksReplayed:  12,
+		Erasures:          fixtureErasures(),
+		APIRefusalsByReason: map[string]int64{
+			"unknown_key":   14,
+			"revoked_key":   7,
+			"missing_scope": 5,
+		},
+		AdminAccess:         61,
+		KeysCreated:         3,
+		KeysRevoked:         1,
+		SecretRefreshFailed: 2,
+		Startups:            9,
+		ReportsGenerated:    13,
+	}
+}
+
+// fixtureErasures has erasures well within, just within and over the 48 h limit.
+func fixtureErasures() []Erasure {
+	return []Erasure{
+		{Receipt: "er_0001", Subject: "subj_a1b2", RequestedAt: fixtureTime(3, 10, 0), CompletedAt: fixtureTime(3, 13, 12),
+			DurationMS: int64((3*time.Hour + 12*time.Minute) / time.Millisecond), WithinSLA: true},
+		{Receipt: "er_0002", Subject: "subj_c3d4", RequestedAt: fixtureTime(9, 8, 0), CompletedAt: fixtureTime(10, 10, 0),
+			DurationMS: int64(26 * time.Hour / time.Millisecond), WithinSLA: true},
+		{Receipt: "er_0003", Subject: "subj_e5f6", RequestedAt: fixtureTime(14, 6, 0), CompletedAt: fixtureTime(16, 7, 30),
+			DurationMS: int64((49*time.Hour + 30*time.Minute) / time.Millisecond), WithinSLA: false},
+		{Receipt: "er_0004", Subject: "subj_g7h8", RequestedAt: fixtureTime(21, 0, 0), CompletedAt: fixtureTime(22, 23, 59),
+			DurationMS: int64((47*time.Hour + 59*time.Minute) / time.Millisecond), WithinSLA: true},
+	}
+}
+
+// fixtureEvidence is the fixture's evidence: TLS versions and suites both accepted and
+// refused, a scan with findings, an expired secret and API keys in every state.
+func fixtureEvidence() Evidence {
+	return Evidence{
+		TLS: TLSEvidence{
+			Addr: "127.0.0.1:8443",
+			Versions: []TLSVersion{
+				{Version: "TLS 1.0", Accepted: false},
+				{Version: "TLS 1.1", Accepted: false},
+				{Version: "TLS 1.2", Accepted: true},
+				{Version: "TLS 1.3", Accepted: true},
+			},
+			Suites: []TLSSuite{
+				{Name: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Accepted: true, AEAD: true},
+				{Name: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", Accepted: true, AEAD: true},
+				{Name: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", Accepted: false, AEAD: false},
+				{Name: "TLS_RSA_WITH_AES_256_GCM_SHA384", Accepted: false, AEAD: true},
+			},
+		},
+		DataAtRest: []ScanEvidence{
+			{What: "database", Path: "/var/lib/tokenwall/tokenwall.db", Files: 3, Bytes: 52428911, Findings: 0, ByKind: map[string]int{}},
+			{What: "logs", Path: "/var/log/tokenwall", Files: 17, Bytes: 7340033, Findings: 5,
+				ByKind: map[string]int{"ssn": 2, "api_key": 3}},
+		},
+		Chain: ChainEvidence{OK: true, From: 400001, To: 498765, Records: 98765, Checkpoints: 412},
+		Secrets: []SecretEvidence{
+			{Name: "stripe_api_key", Path: "secret/data/tokenwall/stripe", Version: 7, CreatedAt: fixtureTime(2, 12, 0),
+				AgeDays: 29, CryptoperiodDays: 90},
+			{Name: "webhook_signing", Path: "secret/data/tokenwall/webhooks", Version: 4, CreatedAt: time.Date(2025, time.June, 1, 0, 0, 0, 0, time.UTC),
+				AgeDays: 548, CryptoperiodDays: 365, Expired: true},
+		},
+		TransitKey: TransitEvidence{Name: "tokenwall-audit", LatestVersion: 5, RotatedAt: time.Date(2026, time.September, 17, 8, 0, 0, 0, time.UTC), AgeDays: 75},
+		Keys:       fixtureKeys(),
+		Retention:  RetentionEvidence{ConfiguredDays: 400, OldestRecord: time.Date(2025, time.October, 27, 0, 0, 0, 0, time.UTC), OldestAgeDays: 400},
+		Logging:    LoggingEvidence{CardMask: "brand_last4", LogFile: "/var/log/tokenwall/tokenwall.log"},
+	}
+}
+
+// fixtureKeys has an active key, a revoked one and one never used.
+func fixtureKeys() []KeyEvidence {
+	revoked := fixtureTime(20, 9, 30)
+	lastUsed := fixtureTime(29, 23, 59)
+	lastUsedOld := fixtureTime(18, 11, 11)
+	return []KeyEvidence{
+		{ID: "key_billing_01", Name: "billing app", Scopes: []string{"charge", "refund"}, CreatedAt: time.Date(2026, time.March, 3, 3, 3, 3, 0, time.UTC),
+			LastUsed: &lastUsed, Calls: 3456, Refusals: 21},
+		{ID: "key_ops_02", Name: "ops & support", Scopes: []string{"erase"}, CreatedAt: time.Date(2026, time.April, 4, 4, 4, 4, 0, time.UTC),
+			RevokedAt: &revoked, LastUsed: &lastUsedOld, Calls: 88, Refusals: 5},
+		{ID: "key_never_03", Scopes: nil, CreatedAt: fixtureTime(25, 5, 5)},
+	}
+}
+
+// fixtureFlow is the fixture's card data flow: two routes, one with a hostile path, with
+// webhooks and the API on.
+func fixtureFlow() Flow {
+	return Flow{
+		Listen:   ":8443",
+		Upstream: "http://billing.internal:8080",
+		Gateway:  "stripe https://api.stripe.com",
+		Routes: []FlowRoute{
+			{Path: "/checkout", Methods: []string{"POST"}, Body: "form",
+				CardFields: []string{"card_number", "exp_month", "exp_year", "cvc"}, ResultFields: []string{"payment_method", "card_brand", "card_last4"}},
+			{Path: hostilePath, Methods: []string{"POST", "PUT"}, Body: "json",
+				CardFields: []string{"card.number", "card.cvc"}, ResultFields: []string{"card.token"}},
+		},
+		Webhooks:   "/webhooks/stripe",
+		DeliverURL: "http://billing.internal:8080/hooks/payments",
+		API:        true,
 	}
 }
 

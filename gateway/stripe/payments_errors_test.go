@@ -250,12 +250,18 @@ func TestStripePaymentsAuthRefresh(t *testing.T) {
 	}
 	// stripe-mock quotes the refused Authorization header in its 401 message, and stripe-go
 	// logs that message: the scrub writer under the logger must have masked the key.
-	err := filepath.WalkDir(testkit.ArtifactsDir(t), func(path string, d os.DirEntry, err error) error {
+	checkNoFileHolds(t, testkit.ArtifactsDir(t), staleKey)
+}
+
+// checkNoFileHolds fails for each file under dir that holds key.
+func checkNoFileHolds(t *testing.T, dir, key string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		b, err := os.ReadFile(path)
-		if err == nil && bytes.Contains(b, []byte(staleKey)) {
+		if err == nil && bytes.Contains(b, []byte(key)) {
 			t.Errorf("%s holds the API key", path)
 		}
 		return err
