@@ -40,6 +40,7 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 			HandleError:   true,
 			LogValuesFunc: s.summary,
 		}),
+		refuseOtherMethods,
 		middleware.SecureWithConfig(middleware.SecureConfig{
 			ContentTypeNosniff:    "nosniff",
 			XFrameOptions:         "DENY",
@@ -82,17 +83,8 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	if info == nil {
 		info = &requestInfo{}
 	}
-	route := "passthrough"
-	if info.tokenization != nil {
-		route = info.tokenization.route
-	}
-	if p := c.Path(); p == healthPath || p == readyPath {
-		route = p
-	} else if s.isWebhookPath(c) {
-		route = "webhook"
-	} else if s.api != nil && IsAPIPath(p) {
-		route = "api " + c.Request().Method + " " + p
-	}
+	method := methodLabel(v.Method)
+	route := routeLabel(c, s, info, method)
 	s.metrics.requests.WithLabelValues(route, strconv.Itoa(v.Status)).Inc()
 	s.metrics.latency.WithLabelValues(route).Observe(v.Latency.Seconds())
 
@@ -100,7 +92,7 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	if v.Status >= http.StatusInternalServerError {
 		ev = s.log.Error()
 	}
-	ev = ev.Str(logging.FieldRequestID, v.RequestID).Str(logging.FieldRoute, route).Str(logging.FieldMethod, v.Method).
+	ev = ev.Str(logging.FieldRequestID, v.RequestID).Str(logging.FieldRoute, route).Str(logging.FieldMethod, method).
 		Str(logging.FieldPath, v.URIPath).Int(logging.FieldStatus, v.Status).
 		Float64(logging.FieldLatencyMS, float64(v.Latency.Microseconds())/1000).
 		Str(logging.FieldRemoteIP, v.RemoteIP).Str(logging.FieldUserAgent, v.UserAgent).
@@ -129,4 +121,23 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	}
 	ev.Msg("request")
 	return nil
+}
+
+// routeLabel names the request's route for the metrics and the summary line, from a closed
+// set: a tokenization route's path, /healthz, /readyz, webhook, "api METHOD PATTERN" (Echo's
+// registered pattern, never the raw path), other_method, or passthrough.
+func routeLabel(c echo.Context, s *Server, info *requestInfo, method string) string {
+	switch p := c.Path(); {
+	case method == "OTHER":
+		return "other_method"
+	case info.tokenization != nil:
+		return info.tokenization.route
+	case p == healthPath || p == readyPath:
+		return p
+	case s.isWebhookPath(c):
+		return "webhook"
+	case s.api != nil && IsAPIPath(p):
+		return "api " + method + " " + p
+	}
+	return "passthrough"
 }
