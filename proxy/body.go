@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"mime"
+	"strconv"
 	"strings"
 )
 
