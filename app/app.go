@@ -54,6 +54,7 @@ type App struct {
 	store   store.Store
 	trail   *audit.Trail
 	hooks   *WebhookParts
+	pay     *payments.Service
 	server  *proxy.Server
 	public  net.Listener
 	admin   net.Listener
@@ -201,9 +202,10 @@ func (a *App) Transit() *vault.Transit {
 // buildServer builds the webhook parts, the API and the proxy server.
 func (a *App) buildServer(gw gateway.Gateway, scrubber *scrub.Scrubber, signer audit.Signer) error {
 	cfg := a.cfg
-	deps := proxy.Deps{Config: cfg, Log: a.log, Secrets: a.cache, Gateway: gw, Metrics: a.metrics, Audit: a.trail}
+	rec := auditRecorder{trail: a.trail, metrics: a.metrics, log: a.log}
+	deps := proxy.Deps{Config: cfg, Log: a.log, Secrets: a.cache, Gateway: gw, Metrics: a.metrics, Audit: rec}
 	if cfg.Webhooks.Enabled {
-		hooks, err := newWebhooks(cfg, webhookDeps{Secrets: a.cache, Store: a.store, Audit: a.trail,
+		hooks, err := newWebhooks(cfg, webhookDeps{Secrets: a.cache, Store: a.store, Audit: rec,
 			Scrubber: scrubber, Metrics: a.metrics, Log: a.log})
 		if err != nil {
 			return err
@@ -216,14 +218,15 @@ func (a *App) buildServer(gw gateway.Gateway, scrubber *scrub.Scrubber, signer a
 		if !ok {
 			return errors.New("the API is enabled but the gateway does not take payments")
 		}
-		svc, err := Payments(cfg, pg, a.store, a.trail)
+		svc, err := Payments(cfg, pg, a.store, rec)
 		if err != nil {
 			return err
 		}
+		a.pay = svc
 		deps.API = api.New(api.Deps{Config: cfg.API, Payments: svc,
 			Idempotency: payments.NewIdempotency(a.store, cfg.API.IdempotencyTTL.D(), nil),
 			Keys:        apikey.NewRing(a.cache), Limiter: apikey.NewLimiter(cfg.API.RatePerSecond, cfg.API.Burst),
-			Store: a.store, Audit: a.trail, Metrics: a.metrics, Log: a.log, Reports: a.reports(signer)})
+			Store: a.store, Audit: rec, Metrics: a.metrics, Log: a.log, Reports: a.reports(signer)})
 	}
 	var err error
 	a.server, err = proxy.New(deps)
@@ -287,6 +290,12 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) closeTrail(ctx context.Context) {
 	if a.trail == nil {
 		return
+	}
+	if a.pay != nil {
+		a.pay.FlushGaps(ctx)
+		if n := a.pay.PendingGaps(); n > 0 {
+			a.log.Error().Int("audit_gaps", n).Msg("audit_gap records the trail never took at shutdown")
+		}
 	}
 	if err := a.trail.Record(ctx, audit.Event{Type: audit.EventShutdown, Actor: audit.ActorSystem, Outcome: audit.Success, Resource: "tokenwall"}); err != nil {
 		a.log.Error().Err(err).Msg("audit shutdown event")

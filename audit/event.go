@@ -31,9 +31,21 @@ const (
 	EventSecretRefreshFailed   = "secret_refresh_failed"
 	EventAdminAccess           = "admin_access"
 	EventReportGenerated       = "report_generated"
-	EventConfigLoaded          = "config_loaded"
-	EventStartup               = "startup"
-	EventShutdown              = "shutdown"
+	// The intents of gateway calls with side effects, written (durably) before the call: a
+	// call whose intent cannot be written is not made, so the gateway never acts unaudited.
+	// The outcome record (charge, capture, …) follows the call.
+	EventChargeRequested         = "charge_requested"
+	EventCaptureRequested        = "capture_requested"
+	EventRefundRequested         = "refund_requested"
+	EventCustomerCreateRequested = "customer_create_requested"
+	EventAttachRequested         = "payment_method_attach_requested"
+	EventErasureRequested        = "erasure_requested"
+	// EventAuditGap records that an outcome record could not be written after the gateway
+	// acted: what was missed, written as soon as the trail takes records again.
+	EventAuditGap     = "audit_gap"
+	EventConfigLoaded = "config_loaded"
+	EventStartup      = "startup"
+	EventShutdown     = "shutdown"
 )
 
 // Outcomes.

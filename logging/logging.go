@@ -40,7 +40,11 @@ const (
 	FieldCardWhere      = "card_where"
 	FieldAPIKey         = "api_key_id"
 	FieldAddr           = "addr"
-	FieldAdminAddr      = "admin_addr"
+	// FieldAuditEvent is the type of an audit record a line is about.
+	FieldAuditEvent = "audit_event"
+	// FieldClientRequestID is a client's own X-Request-ID, logged beside tokenwall's.
+	FieldClientRequestID = "client_request_id"
+	FieldAdminAddr       = "admin_addr"
 )
 
 // setup guards Setup.

@@ -16,17 +16,20 @@ func (s *Service) CreateCustomer(ctx context.Context, c Caller, r gateway.Custom
 	if err := checkText(r.Description, r.Metadata); err != nil {
 		return gateway.Customer{}, err
 	}
+	if err := s.intend(ctx, c, audit.EventCustomerCreateRequested, "customer", nil); err != nil {
+		return gateway.Customer{}, err
+	}
 	cu, err := s.o.Gateway.CreateCustomer(ctx, r, idempotencyKey)
 	if err != nil {
 		return gateway.Customer{}, s.failed(ctx, c, audit.EventCustomerCreated, "customer", err, ErrUnknownCustomer)
 	}
 	subject, err := s.Pseudonym(ctx, cu.ID)
 	if err != nil {
-		return gateway.Customer{}, err
+		// The customer exists at the gateway; without its pseudonym the record names it
+		// generically.
+		subject = "customer"
 	}
-	if err := s.record(ctx, c, audit.Event{Type: audit.EventCustomerCreated, Outcome: audit.Success, Resource: subject}); err != nil {
-		return gateway.Customer{}, err
-	}
+	s.outcome(ctx, c, audit.Event{Type: audit.EventCustomerCreated, Outcome: audit.Success, Resource: subject})
 	return cu, nil
 }
 
@@ -42,13 +45,14 @@ func (s *Service) AttachPaymentMethod(ctx context.Context, c Caller, customer, t
 	if err != nil {
 		return gateway.PaymentMethod{}, err
 	}
+	if err := s.intend(ctx, c, audit.EventAttachRequested, subject, map[string]string{"payment_method": token}); err != nil {
+		return gateway.PaymentMethod{}, err
+	}
 	pm, err := s.o.Gateway.AttachPaymentMethod(ctx, customer, token, idempotencyKey)
 	if err != nil {
 		return gateway.PaymentMethod{}, s.failed(ctx, c, audit.EventPaymentMethodAttached, subject, err, ErrUnknownCustomer)
 	}
-	if err := s.record(ctx, c, audit.Event{Type: audit.EventPaymentMethodAttached, Outcome: audit.Success, Resource: subject,
-		Details: map[string]string{"payment_method": pm.ID, "brand": pm.Brand, "last4": pm.Last4}}); err != nil {
-		return gateway.PaymentMethod{}, err
-	}
+	s.outcome(ctx, c, audit.Event{Type: audit.EventPaymentMethodAttached, Outcome: audit.Success, Resource: subject,
+		Details: map[string]string{"payment_method": pm.ID, "brand": pm.Brand, "last4": pm.Last4}})
 	return pm, nil
 }

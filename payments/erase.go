@@ -58,10 +58,16 @@ func (s *Service) Erase(ctx context.Context, c Caller, customer, idempotencyKey 
 	if idempotencyKey == "" {
 		idempotencyKey = "tw_erase_" + rc.ID
 	}
+	if err := s.intend(ctx, c, audit.EventErasureRequested, pseudonym, map[string]string{"receipt": rc.ID}); err != nil {
+		return ErasureReceipt{}, err
+	}
 	if err := s.eraseAtGateway(ctx, customer, idempotencyKey, step); err != nil {
 		return ErasureReceipt{}, s.failed(ctx, c, audit.EventErasure, pseudonym, err, ErrUnknownCustomer)
 	}
 	if err := s.eraseHere(ctx, customer, step); err != nil {
+		// The gateway's part is done: that much is recorded, and the caller's retry finishes.
+		s.outcome(ctx, c, audit.Event{Type: audit.EventErasure, Outcome: audit.Failure, Reason: s.o.Reason(err), Resource: pseudonym,
+			Details: map[string]string{"receipt": rc.ID}})
 		return ErasureReceipt{}, err
 	}
 	rc.CompletedAt = s.o.Now().UTC()
@@ -71,9 +77,7 @@ func (s *Service) Erase(ctx context.Context, c Caller, customer, idempotencyKey 
 	for _, st := range rc.Steps {
 		details[st.Action] = strconv.FormatInt(st.Count, 10)
 	}
-	if err := s.record(ctx, c, audit.Event{Type: audit.EventErasure, Outcome: audit.Success, Resource: pseudonym, Details: details}); err != nil {
-		return ErasureReceipt{}, err
-	}
+	s.outcome(ctx, c, audit.Event{Type: audit.EventErasure, Outcome: audit.Success, Resource: pseudonym, Details: details})
 	return rc, nil
 }
 

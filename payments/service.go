@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tokenwall/tokenwall/audit"
@@ -42,6 +43,9 @@ type Options struct {
 // Service runs the billing operations.
 type Service struct {
 	o Options
+
+	mu   sync.Mutex
+	gaps []audit.Event // outcome records not written yet, as audit_gap records
 }
 
 // New returns a Service.
@@ -63,9 +67,10 @@ type Caller struct {
 	RequestID string
 }
 
-// record writes ev for the caller; an event that cannot be written is ErrUnavailable:
-// tokenwall does not act without an audit trail.
+// record writes ev for the caller, after any audit_gap records still pending; an event
+// that cannot be written is ErrUnavailable.
 func (s *Service) record(ctx context.Context, c Caller, ev audit.Event) error {
+	s.FlushGaps(ctx)
 	ev.Actor, ev.SourceIP, ev.RequestID = c.Actor, c.SourceIP, c.RequestID
 	if err := s.o.Audit.Record(ctx, ev); err != nil {
 		return fmt.Errorf("%w: audit %s: %w", ErrUnavailable, ev.Type, err)
@@ -73,15 +78,62 @@ func (s *Service) record(ctx context.Context, c Caller, ev audit.Event) error {
 	return nil
 }
 
-// failed records a failed gateway call and returns its error, with notFound as its kind
-// when the gateway has no such object.
+// intend records the intent of a gateway call before it is made. When it cannot be written
+// the call is not made: ErrUnavailable, and the gateway never acts unaudited.
+func (s *Service) intend(ctx context.Context, c Caller, typ, resource string, details map[string]string) error {
+	return s.record(ctx, c, audit.Event{Type: typ, Outcome: audit.Success, Resource: resource, Details: details})
+}
+
+// outcome records what the gateway did. The gateway has acted, so the caller gets the
+// result even when the record cannot be written: it is then kept as an audit_gap record,
+// written as soon as the trail takes records again (FlushGaps).
+func (s *Service) outcome(ctx context.Context, c Caller, ev audit.Event) {
+	if err := s.record(ctx, c, ev); err != nil {
+		details := map[string]string{"missed": ev.Type, "outcome": ev.Outcome, "reason": ev.Reason, "at": s.o.Now().UTC().Format(time.RFC3339Nano)}
+		for k, v := range ev.Details {
+			details["missed_"+k] = v
+		}
+		gap := audit.Event{Type: audit.EventAuditGap, Actor: c.Actor, SourceIP: c.SourceIP, RequestID: c.RequestID,
+			Outcome: audit.Failure, Reason: "audit_unavailable", Resource: ev.Resource, Details: details}
+		s.mu.Lock()
+		if len(s.gaps) < maxGaps {
+			s.gaps = append(s.gaps, gap)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// maxGaps bounds the audit_gap records kept in memory while the trail is down; past it the
+// outcome is still in the error log.
+const maxGaps = 10_000
+
+// FlushGaps writes the pending audit_gap records, oldest first, and keeps those that still
+// cannot be written. The service calls it before every record; app calls it at shutdown.
+func (s *Service) FlushGaps(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.gaps) > 0 {
+		if err := s.o.Audit.Record(ctx, s.gaps[0]); err != nil {
+			return
+		}
+		s.gaps = s.gaps[1:]
+	}
+}
+
+// PendingGaps is how many outcome records wait to be written as audit_gap records.
+func (s *Service) PendingGaps() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.gaps)
+}
+
+// failed records a failed gateway call (as an outcome) and returns its error, with notFound
+// as its kind when the gateway has no such object.
 func (s *Service) failed(ctx context.Context, c Caller, typ, resource string, err, notFound error) error {
 	if errors.Is(err, gateway.ErrNotFound) {
 		err = fmt.Errorf("%w: %w", notFound, err)
 	}
-	if aerr := s.record(ctx, c, audit.Event{Type: typ, Outcome: audit.Failure, Reason: s.o.Reason(err), Resource: resource}); aerr != nil {
-		return aerr
-	}
+	s.outcome(ctx, c, audit.Event{Type: typ, Outcome: audit.Failure, Reason: s.o.Reason(err), Resource: resource})
 	return err
 }
 
@@ -138,17 +190,19 @@ func (s *Service) Charge(ctx context.Context, c Caller, r ChargeRequest, idempot
 	if err != nil {
 		return gateway.Payment{}, err
 	}
+	if err := s.intend(ctx, c, audit.EventChargeRequested, "payment_method:"+r.Token, map[string]string{"amount": strconv.FormatInt(r.Amount, 10),
+		"currency": r.Currency, "capture": string(r.Capture), "subject": subject}); err != nil {
+		return gateway.Payment{}, err
+	}
 	p, err := s.o.Gateway.CreatePayment(ctx, gateway.PaymentRequest{Amount: r.Amount, Currency: r.Currency, Token: r.Token,
 		CustomerID: r.Customer, Capture: r.Capture, OffSession: r.OffSession, Description: r.Description, Metadata: r.Metadata},
 		idempotencyKey)
 	if err != nil {
 		return gateway.Payment{}, s.failed(ctx, c, audit.EventCharge, "payment_method:"+r.Token, err, ErrUnknownToken)
 	}
-	if err := s.record(ctx, c, audit.Event{Type: audit.EventCharge, Outcome: audit.Success, Resource: p.ID,
+	s.outcome(ctx, c, audit.Event{Type: audit.EventCharge, Outcome: audit.Success, Resource: p.ID,
 		Details: map[string]string{"amount": strconv.FormatInt(p.Amount, 10), "currency": p.Currency, "status": string(p.Status),
-			"capture": string(r.Capture), "subject": subject, "brand": p.Brand, "last4": p.Last4}}); err != nil {
-		return gateway.Payment{}, err
-	}
+			"capture": string(r.Capture), "subject": subject, "brand": p.Brand, "last4": p.Last4}})
 	return p, nil
 }
 
@@ -160,14 +214,15 @@ func (s *Service) Capture(ctx context.Context, c Caller, id string, amount int64
 	if err := s.o.Limits.checkAmount(amount, true); err != nil {
 		return gateway.Payment{}, err
 	}
+	if err := s.intend(ctx, c, audit.EventCaptureRequested, id, map[string]string{"amount": strconv.FormatInt(amount, 10)}); err != nil {
+		return gateway.Payment{}, err
+	}
 	p, err := s.o.Gateway.CapturePayment(ctx, id, amount, idempotencyKey)
 	if err != nil {
 		return gateway.Payment{}, s.failed(ctx, c, audit.EventCapture, id, err, ErrUnknownPayment)
 	}
-	if err := s.record(ctx, c, audit.Event{Type: audit.EventCapture, Outcome: audit.Success, Resource: p.ID,
-		Details: map[string]string{"amount_captured": strconv.FormatInt(p.AmountCaptured, 10), "currency": p.Currency, "status": string(p.Status)}}); err != nil {
-		return gateway.Payment{}, err
-	}
+	s.outcome(ctx, c, audit.Event{Type: audit.EventCapture, Outcome: audit.Success, Resource: p.ID,
+		Details: map[string]string{"amount_captured": strconv.FormatInt(p.AmountCaptured, 10), "currency": p.Currency, "status": string(p.Status)}})
 	return p, nil
 }
 
@@ -194,13 +249,14 @@ func (s *Service) Refund(ctx context.Context, c Caller, paymentID string, amount
 	if err := s.o.Limits.checkAmount(amount, true); err != nil {
 		return gateway.Refund{}, err
 	}
+	if err := s.intend(ctx, c, audit.EventRefundRequested, paymentID, map[string]string{"amount": strconv.FormatInt(amount, 10)}); err != nil {
+		return gateway.Refund{}, err
+	}
 	r, err := s.o.Gateway.CreateRefund(ctx, gateway.RefundRequest{PaymentID: paymentID, Amount: amount}, idempotencyKey)
 	if err != nil {
 		return gateway.Refund{}, s.failed(ctx, c, audit.EventRefund, paymentID, err, ErrUnknownPayment)
 	}
-	if err := s.record(ctx, c, audit.Event{Type: audit.EventRefund, Outcome: audit.Success, Resource: r.ID,
-		Details: map[string]string{"payment": paymentID, "amount": strconv.FormatInt(r.Amount, 10), "currency": r.Currency, "status": string(r.Status)}}); err != nil {
-		return gateway.Refund{}, err
-	}
+	s.outcome(ctx, c, audit.Event{Type: audit.EventRefund, Outcome: audit.Success, Resource: r.ID,
+		Details: map[string]string{"payment": paymentID, "amount": strconv.FormatInt(r.Amount, 10), "currency": r.Currency, "status": string(r.Status)}})
 	return r, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tokenwall/tokenwall/audit"
@@ -127,4 +129,94 @@ func TestIdempotencyClaims(t *testing.T) {
 	if c, err := idem.Begin(ctx, "kid", "k5", []byte("r5")); err != nil || c.Replay != nil {
 		t.Fatalf("after a 503: %+v, %v", c, err)
 	}
+}
+
+// flakyAudit fails the writes whose numbers (1-based) are in fail, and keeps the rest.
+type flakyAudit struct {
+	mu   sync.Mutex
+	n    int
+	fail map[int]bool
+	kept []audit.Event
+}
+
+func (a *flakyAudit) Record(_ context.Context, ev audit.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n++
+	if a.fail[a.n] {
+		return errors.New("audit store down")
+	}
+	a.kept = append(a.kept, ev)
+	return nil
+}
+
+func (a *flakyAudit) types() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, ev := range a.kept {
+		out = append(out, ev.Type)
+	}
+	return out
+}
+
+// chargingGateway charges every payment at once and counts the calls.
+type chargingGateway struct {
+	gateway.Payments
+	calls int
+}
+
+func (g *chargingGateway) CreatePayment(_ context.Context, r gateway.PaymentRequest, _ string) (gateway.Payment, error) {
+	g.calls++
+	return gateway.Payment{ID: "pi_1Test", Status: gateway.StatusSucceeded, Amount: r.Amount, Currency: r.Currency}, nil
+}
+
+// TestNoGatewayCallUnaudited (issue 12, defect 2): the intent is written before the gateway
+// is called, and when it cannot be the gateway is not called; when the outcome cannot be
+// written after the gateway acted, the caller still gets the result and an audit_gap record
+// is written with the next record.
+func TestNoGatewayCallUnaudited(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gap.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	newSvc := func(gw gateway.Payments, a Recorder) *Service {
+		svc, err := New(Options{Gateway: gw, Store: st, Audit: a, Reason: func(error) string { return "x" },
+			Limits: Limits{MaxAmount: 100_000, Currencies: []string{"eur"}, ISO4217: func(string) bool { return true }}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	req := ChargeRequest{Amount: 500, Currency: "eur", Token: "pm_1Q0PsIJvEtkwdCNY"}
+	caller := Caller{Actor: "key:test", RequestID: "req"}
+
+	t.Run("intent not written: no gateway call", func(t *testing.T) {
+		gw := &chargingGateway{}
+		_, err := newSvc(gw, &flakyAudit{fail: map[int]bool{1: true}}).Charge(context.Background(), caller, req, "k1")
+		if !errors.Is(err, ErrUnavailable) || gw.calls != 0 {
+			t.Fatalf("err %v, %d gateway calls; want ErrUnavailable and none", err, gw.calls)
+		}
+	})
+	t.Run("outcome not written: result kept, gap written next", func(t *testing.T) {
+		gw := &chargingGateway{}
+		a := &flakyAudit{fail: map[int]bool{2: true}}
+		svc := newSvc(gw, a)
+		p, err := svc.Charge(context.Background(), caller, req, "k2")
+		if err != nil || p.ID != "pi_1Test" || gw.calls != 1 || svc.PendingGaps() != 1 {
+			t.Fatalf("charge = %+v, %v; %d calls, %d gaps pending", p, err, gw.calls, svc.PendingGaps())
+		}
+		if _, err := svc.Charge(context.Background(), caller, req, "k3"); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{audit.EventChargeRequested, audit.EventAuditGap, audit.EventChargeRequested, audit.EventCharge}
+		if got := a.types(); !slices.Equal(got, want) || svc.PendingGaps() != 0 {
+			t.Fatalf("records %v, want %v", got, want)
+		}
+		gap := a.kept[1]
+		if gap.Resource != "pi_1Test" || gap.Details["missed"] != audit.EventCharge || gap.RequestID != "req" {
+			t.Errorf("audit_gap %+v", gap)
+		}
+	})
 }

@@ -349,6 +349,8 @@ func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.C
 		cfg.Routes = testRoutes()
 	}
 	h.logPath = filepath.Join(dir, "tokenwall.log")
+	// tokenwall appends to its log: a fresh one per run, so a test reads only its own lines.
+	_ = os.Remove(h.logPath)
 	cfg.Log.File = h.logPath
 	return cfg
 }

@@ -20,6 +20,7 @@ type Metrics struct {
 	refreshFails   *prometheus.CounterVec
 	webhooksIn     *prometheus.CounterVec
 	deliveries     *prometheus.HistogramVec
+	auditFailures  *prometheus.CounterVec
 }
 
 // NewMetrics registers tokenwall's metrics. secretAges is read at each scrape for the
@@ -57,8 +58,11 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 			Name: "tokenwall_webhook_deliveries_seconds", Help: "Webhook delivery attempts to the app by outcome (delivered, retry, dead) and their latency.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"outcome"}),
+		auditFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokenwall_audit_write_failures_total", Help: "Audit records that could not be written, by event type.",
+		}, []string{"event"}),
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
+	m.Registry.MustRegister(m.auditFailures, m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
 		m.webhooksIn, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		secretAgeCollector{ages: secretAges})
@@ -70,6 +74,10 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 func (m *Metrics) CardEscaped(where, action string) {
 	m.cardEscapes.WithLabelValues(where, action).Inc()
 }
+
+// AuditWriteFailed counts an audit record that could not be written; event is one of
+// audit's event type constants (a closed set).
+func (m *Metrics) AuditWriteFailed(event string) { m.auditFailures.WithLabelValues(event).Inc() }
 
 // VaultRefreshed records the outcome of one background secret read.
 func (m *Metrics) VaultRefreshed(secret string, err error) {

@@ -12,7 +12,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 )
 
-// validRequestID is what an incoming X-Request-ID must look like to be kept.
+// validRequestID is what a client's X-Request-ID must look like to be logged beside
+// tokenwall's own.
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
 
 func newRequestID() string { return scrub.NewLetterID(16) }
@@ -31,7 +32,7 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 				return err
 			},
 		}),
-		dropInvalidRequestID,
+		setAsideClientRequestID,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		s.contextLogger,
 		middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
@@ -53,12 +54,22 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 	}
 }
 
-// dropInvalidRequestID removes an incoming X-Request-ID that does not look like one, so a
-// client cannot inject log content or collide IDs; RequestID then generates a fresh one.
-func dropInvalidRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+// clientRequestIDKey holds a client's own X-Request-ID in the Echo context.
+const clientRequestIDKey = "tokenwall.client_request_id"
+
+// setAsideClientRequestID takes a client's X-Request-ID off the request, so that the request
+// id in logs, audit records and the app's forward is always tokenwall's own: a client could
+// otherwise choose an id the audit trail refuses (one shaped like an SSN) and so switch the
+// trail off. A well-formed client id is kept for the summary line only (bounded by
+// validRequestID; the log writer scrubs it too); it never reaches an audit record.
+func setAsideClientRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if id := c.Request().Header.Get(echo.HeaderXRequestID); id != "" && !validRequestID.MatchString(id) {
-			c.Request().Header.Del(echo.HeaderXRequestID)
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" {
+			if validRequestID.MatchString(id) {
+				c.Set(clientRequestIDKey, id)
+			}
+			h.Del(echo.HeaderXRequestID)
 		}
 		return next(c)
 	}
@@ -112,6 +123,9 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 	}
 	if info.upstreamStatus != 0 {
 		ev = ev.Int(logging.FieldUpstreamStatus, info.upstreamStatus)
+	}
+	if id, ok := c.Get(clientRequestIDKey).(string); ok {
+		ev = ev.Str(logging.FieldClientRequestID, id)
 	}
 	if k := APIKeyOf(c); k.ID != "" {
 		ev = ev.Str(logging.FieldAPIKey, k.ID)
