@@ -1,10 +1,15 @@
 package proxy_test
 
 import (
+	"bufio"
+	"crypto/tls"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // seriesCount counts the request metrics' series on the admin listener.
@@ -67,5 +72,41 @@ func TestRandomMethodsAndPathsAddNoSeries(t *testing.T) {
 	}
 	if log := h.logText(); strings.Contains(log, `"method":"X`) {
 		t.Error("the log holds a client's method")
+	}
+}
+
+// TestSmugglingCLTEClosesTheConnection (issue 12, defect 10): a request with both
+// Content-Length and Transfer-Encoding, with a second request pipelined behind it on the
+// same HTTP/1.1 connection: the first is answered and the connection closed, so the second
+// gets no response.
+func TestSmugglingCLTEClosesTheConnection(t *testing.T) {
+	h := newHarness(t, options{})
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(h.url, "https://"), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}) //nolint:gosec // the harness's self-signed certificate
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	host := strings.TrimPrefix(h.url, "https://")
+	smuggled := "GET /smuggled HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
+	first := "POST /orders HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: text/plain\r\n" +
+		"Content-Length: " + strconv.Itoa(5+len(smuggled)) + "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+	if _, err := conn.Write([]byte(first + smuggled)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	rd := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatalf("no answer to the first request: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if second, err := http.ReadResponse(rd, nil); err == nil {
+		t.Fatalf("the pipelined request was answered: %d", second.StatusCode)
+	}
+	for _, r := range h.up.requests() {
+		if r.Path == "/smuggled" {
+			t.Fatal("the smuggled request reached the app")
+		}
 	}
 }

@@ -39,3 +39,17 @@ func refuseOtherMethods(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// closeAfterChunked ends the connection after every chunked HTTP/1.1 request. A request with
+// both Content-Length and Transfer-Encoding (RFC 9112 §6.1) is framed by the chunked encoding,
+// and net/http drops the Content-Length before any handler sees the conflict; a front proxy
+// that framed it by the length would take the rest as a second request. Closing the
+// connection leaves nothing to smuggle behind it.
+func closeAfterChunked(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if r := c.Request(); r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+			c.Response().Header().Set("Connection", "close")
+		}
+		return next(c)
+	}
+}

@@ -32,6 +32,7 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 				return err
 			},
 		}),
+		closeAfterChunked,
 		setAsideClientRequestID,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		s.contextLogger,
