@@ -2,8 +2,10 @@ package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -61,25 +63,18 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	cfg := api.DefaultConfig()
-	if cfg.Error != nil {
-		return nil, fmt.Errorf("vault: default config: %w", cfg.Error)
-	}
-	cfg.Address = o.Address
-	cfg.Timeout = o.Timeout
-	cfg.MaxRetries = 1
-	if o.CACertFile != "" {
-		if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: o.CACertFile}); err != nil {
-			return nil, fmt.Errorf("vault: tls config: %w", err)
-		}
+	cfg, err := configFromOptions(o)
+	if err != nil {
+		return nil, err
 	}
 	c, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vault: new client: %w", err)
 	}
-	// The api package reads VAULT_TOKEN and friends from the process environment; tokenwall
-	// authenticates explicitly below, so start from no token.
+	// NewClient also reads VAULT_TOKEN and VAULT_NAMESPACE; tokenwall authenticates
+	// explicitly below, in no namespace the config does not name.
 	c.ClearToken()
+	c.ClearNamespace()
 	cl := &Client{api: c, opts: o}
 	if err := cl.checkHealth(ctx); err != nil {
 		return nil, err
@@ -88,6 +83,34 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		return nil, err
 	}
 	return cl, nil
+}
+
+// configFromOptions is the client configuration from tokenwall's options alone.
+// api.DefaultConfig reads VAULT_ADDR, VAULT_SKIP_VERIFY, VAULT_CACERT, VAULT_CLIENT_CERT,
+// VAULT_TLS_SERVER_NAME, VAULT_MAX_RETRIES, VAULT_RATE_LIMIT, VAULT_AGENT_ADDR and more from the
+// process environment; any of them could point tokenwall elsewhere or weaken TLS to Vault
+// behind the config's back, so everything they set is put back to what the config says.
+func configFromOptions(o Options) (*api.Config, error) {
+	cfg := api.DefaultConfig()
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("vault: default config: %w", cfg.Error)
+	}
+	tr, ok := cfg.HttpClient.Transport.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("vault: unexpected transport %T", cfg.HttpClient.Transport)
+	}
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	tr.Proxy = http.ProxyFromEnvironment
+	cfg.Limiter, cfg.SRVLookup, cfg.AgentAddress, cfg.CloneHeaders, cfg.CloneToken = nil, false, "", false, false
+	cfg.Address = o.Address
+	cfg.Timeout = o.Timeout
+	cfg.MaxRetries = 1
+	if o.CACertFile != "" {
+		if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: o.CACertFile}); err != nil {
+			return nil, fmt.Errorf("vault: tls config: %w", err)
+		}
+	}
+	return cfg, nil
 }
 
 func (c *Client) checkHealth(ctx context.Context) error {
