@@ -49,7 +49,8 @@ type received struct {
 
 // TestCheckoutInBrowser runs the demo checkout in headless Chromium against `tokenwall-dev`:
 // a card is tokenized and the app gets only the token; a Luhn-invalid card is refused with
-// the form shown again, empty; the stack shuts down cleanly on SIGTERM; and no file the run
+// the form shown again, empty; the configuration the stack wrote serves `tokenwall audit
+// verify`; the stack shuts down cleanly on SIGTERM; and no file the run
 // wrote holds a card number or the CVC. The subtests share one stack and run in order.
 func TestCheckoutInBrowser(t *testing.T) {
 	requireChromium(t)
@@ -65,6 +66,9 @@ func TestCheckoutInBrowser(t *testing.T) {
 	})
 	t.Run("Luhn-invalid number is refused", func(t *testing.T) {
 		checkLuhnInvalidRefused(t, br, client, stack)
+	})
+	t.Run("its configuration file serves the subcommands", func(t *testing.T) {
+		checkDevConfigFile(t, stack)
 	})
 	t.Run("SIGTERM stops everything", func(t *testing.T) {
 		checkSIGTERMStopsEverything(t, br, stack)
@@ -444,5 +448,19 @@ func assertNoCard(t *testing.T, body, digits string) {
 		if strings.Contains(body, s) {
 			t.Errorf("forwarded body mentions %s", s)
 		}
+	}
+}
+
+// checkDevConfigFile: tokenwall-dev wrote the configuration it runs with and said where, so
+// `tokenwall audit verify` (the production binary) runs against the running stack with it.
+func checkDevConfigFile(t *testing.T, stack *devStack) {
+	t.Helper()
+	cfgFile := filepath.Join(stack.Data, "tokenwall.yaml")
+	if !strings.Contains(stack.Scrubbed(), cfgFile) {
+		t.Errorf("tokenwall-dev did not print where its configuration is (%s)", cfgFile)
+	}
+	out := runTW(t, buildTokenwall(t), "audit", "verify", "--config", cfgFile)
+	if !strings.Contains(out, "audit trail OK") {
+		t.Fatalf("audit verify --config %s: %s", cfgFile, out)
 	}
 }

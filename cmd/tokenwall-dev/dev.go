@@ -101,6 +101,10 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("dev config: %w", err)
 	}
+	cfgFile, err := writeConfig(cfg, data)
+	if err != nil {
+		return err
+	}
 	apiKeyFile := filepath.Join(data, "api-key")
 	if err := provisionDevSecrets(ctx, cfg, apiKeyFile); err != nil {
 		return err
@@ -114,6 +118,7 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 		tw.Addr(), cfg.Webhooks.Path, cfg.Vault.KVMount, devWebhookSecretPath)
 	fmt.Fprintf(stderr, "tokenwall: /v1 API at https://%s/v1 (OpenAPI at /v1/openapi.json); an API key with every scope is in %s\n",
 		tw.Addr(), apiKeyFile)
+	fmt.Fprintf(stderr, "tokenwall: the configuration it runs with is %s (for example: tokenwall audit verify --config %s)\n", cfgFile, cfgFile)
 	fmt.Fprintf(stderr, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", st.logs, tw.AdminAddr())
 	return tw.Run(ctx)
 }
@@ -166,6 +171,21 @@ func (st *stack) startApps(ctx context.Context, cfg config.Config, appPort int) 
 		return appSrv.Shutdown(sctx)
 	})
 	return tw, nil
+}
+
+// writeConfig writes the configuration the stack runs with to <data>/tokenwall.yaml (0600),
+// so that every subcommand (audit verify, report, webhooks list, keys) works against it. It
+// holds where the secrets are, never a secret.
+func writeConfig(cfg config.Config, data string) (string, error) {
+	b, err := cfg.YAML()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(data, "tokenwall.yaml")
+	if err := os.WriteFile(p, append([]byte("# Written by tokenwall-dev: the configuration of the running dev stack.\n"), b...), 0o600); err != nil {
+		return "", fmt.Errorf("dev config: %w", err)
+	}
+	return p, nil
 }
 
 // devConfig is the configuration of the dev stack: one form route for the demo checkout.
