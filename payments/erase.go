@@ -113,14 +113,17 @@ func (s *Service) eraseAtGateway(ctx context.Context, customer, idem string, ste
 	return nil
 }
 
-// eraseHere deletes what tokenwall holds about the customer.
+// eraseHere deletes what tokenwall holds about the customer. Payloads and stored responses
+// are JSON: they name the customer as the exact string value "cus_…", quotes included, so
+// erasing cus_Qx never touches cus_Qx1's data.
 func (s *Service) eraseHere(ctx context.Context, customer string, step func(system, action string, n int64, note string)) error {
-	n, err := s.o.Store.PurgeOutboxMatching(ctx, customer, ErasedReason)
+	needle := `"` + customer + `"`
+	n, err := s.o.Store.PurgeOutboxMatching(ctx, needle, ErasedReason)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	step("tokenwall", "webhook_payloads_deleted", n, "undelivered events that named the customer; delivered ones kept no payload")
-	if n, err = s.o.Store.DeleteIdempotencyMatching(ctx, customer); err != nil {
+	if n, err = s.o.Store.DeleteIdempotencyMatching(ctx, needle); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	step("tokenwall", "stored_api_responses_deleted", n, "")

@@ -130,3 +130,35 @@ func checkErasureReceipt(t *testing.T, h *harness, s erasureSubject) {
 		t.Errorf("receipt pseudonym %q (audit has %q), customer %q", rc.Pseudonym, s.pseudonym, rc.Customer)
 	}
 }
+
+// TestErasureMatchesTheExactCustomer (issue 12, defect 9): erasing a customer whose id is a
+// prefix of another's leaves the other customer's undelivered events and stored responses
+// alone; payloads are matched on the exact JSON string value of the id.
+func TestErasureMatchesTheExactCustomer(t *testing.T) {
+	h, _ := apiHarness(t)
+	resp, body := h.api(http.MethodPost, "/v1/customers", "billing", []byte(`{"name":"Ada"}`), "cus-ada")
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create customer: %d %s", resp.StatusCode, body)
+	}
+	cus, _ := decode(t, body)["id"].(string)
+	ctx := context.Background()
+	now := time.Now()
+	for id, who := range map[string]string{"evt_mine": cus, "evt_longer_id": cus + "7", "evt_other_field": cus + "x"} {
+		if _, err := h.store.EnqueueOutbox(ctx, store.OutboxItem{ID: id, Type: "customer.updated",
+			Payload: []byte(`{"id":"` + id + `","data":{"object":{"customer":"` + who + `"}}}`), Digest: make([]byte, 32),
+			CreatedAt: now, NextAttempt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if resp, body := h.api(http.MethodDelete, "/v1/customers/"+cus, "billing", nil, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("erase: %d %s", resp.StatusCode, body)
+	}
+	if it, err := h.store.GetOutbox(ctx, "evt_mine"); err != nil || it.Payload != nil {
+		t.Errorf("the erased customer's event kept its payload (%v)", err)
+	}
+	for _, id := range []string{"evt_longer_id", "evt_other_field"} {
+		if it, err := h.store.GetOutbox(ctx, id); err != nil || it.Payload == nil || it.Status != store.StatusPending {
+			t.Errorf("%s, another customer's event: status %s, payload kept %v (%v)", id, it.Status, it.Payload != nil, err)
+		}
+	}
+}
