@@ -52,8 +52,28 @@ func Verify(ctx context.Context, st store.Audit, key []byte, signer Signer, from
 	for _, c := range cps {
 		cpAt[c.Seq] = c
 	}
+	prev := chainStart(ctx, st, &res, cpAt, first, last)
+	hashes, prev, err := verifyRecords(ctx, st, key, &res, cpAt, prev)
+	if err != nil {
+		return res, err
+	}
+	if to == last {
+		if last, err = verifyHead(ctx, st, &res, cpAt, hashes, last, prev); err != nil {
+			return res, err
+		}
+		to = last // a trail pruned up to its head ends at the head
+	}
+	if err := verifyCheckpoints(ctx, signer, &res, cps, hashes, from, to, last); err != nil {
+		return res, err
+	}
+	res.OK = res.FirstBad == 0
+	return res, nil
+}
 
-	// Where the chain in range starts from.
+// chainStart returns the hash the first record in range must link to: a pruned trail has
+// no record before it, only the checkpoint it was pruned to.
+func chainStart(ctx context.Context, st store.Audit, res *Result, cpAt map[int64]store.Checkpoint, first, last int64) []byte {
+	from := res.From
 	var prev []byte
 	switch {
 	case from <= 1 || last == 0:
@@ -66,12 +86,18 @@ func Verify(ctx context.Context, st store.Audit, key []byte, signer Signer, from
 		}
 		prev = c.Hash
 	}
+	return prev
+}
 
-	expect := from
+// verifyRecords walks the records in range, checking sequence, links, hashes and MACs. It
+// returns the hashes of the records that have a checkpoint, for verifyCheckpoints, and the
+// last record's hash, for verifyHead.
+func verifyRecords(ctx context.Context, st store.Audit, key []byte, res *Result, cpAt map[int64]store.Checkpoint, prev []byte) (map[int64][]byte, []byte, error) {
+	expect := res.From
 	hashes := map[int64][]byte{}
 	// One hasher and one MAC for the whole walk: allocating them per record dominated.
 	hasher, mac := sha256.New(), hmac.New(sha256.New, key)
-	err = st.AuditRange(ctx, from, to, func(r store.AuditRecord) error {
+	err := st.AuditRange(ctx, res.From, res.To, func(r store.AuditRecord) error {
 		res.Records++
 		if r.Seq != expect {
 			res.fail(expect, "record %d is missing (next is %d)", expect, r.Seq)
@@ -93,26 +119,34 @@ func Verify(ctx context.Context, st store.Audit, key []byte, signer Signer, from
 		prev, expect = r.Hash, r.Seq+1
 		return nil
 	})
+	return hashes, prev, err
+}
+
+// verifyHead checks the chain head against the last record (prev is its hash) and returns
+// the last sequence number: the head's when the trail was pruned up to it, which a
+// checkpoint must then sign.
+func verifyHead(ctx context.Context, st store.Audit, res *Result, cpAt map[int64]store.Checkpoint, hashes map[int64][]byte, last int64, prev []byte) (int64, error) {
+	head, err := st.AuditHead(ctx)
 	if err != nil {
-		return res, err
+		return last, err
 	}
-	if to == last {
-		head, err := st.AuditHead(ctx)
-		if err != nil {
-			return res, err
+	if last == 0 && head.Seq > 0 {
+		// Pruned up to the head: a signed checkpoint of the head must remain.
+		if c, ok := cpAt[head.Seq]; !ok || !bytes.Equal(c.Hash, head.Hash) {
+			res.fail(1, "the trail is empty but its head says %d and no checkpoint signs that head", head.Seq)
 		}
-		if last == 0 && head.Seq > 0 {
-			// Pruned up to the head: a signed checkpoint of the head must remain.
-			if c, ok := cpAt[head.Seq]; !ok || !bytes.Equal(c.Hash, head.Hash) {
-				res.fail(1, "the trail is empty but its head says %d and no checkpoint signs that head", head.Seq)
-			}
-			last, to, prev = head.Seq, head.Seq, head.Hash
-			hashes[head.Seq] = head.Hash
-		}
-		if head.Seq != last || (last > 0 && !bytes.Equal(head.Hash, prev)) {
-			res.fail(min(head.Seq, last)+1, "the chain head says %d but the last record is %d", head.Seq, last)
-		}
+		last, prev = head.Seq, head.Hash
+		hashes[head.Seq] = head.Hash
 	}
+	if head.Seq != last || (last > 0 && !bytes.Equal(head.Hash, prev)) {
+		res.fail(min(head.Seq, last)+1, "the chain head says %d but the last record is %d", head.Seq, last)
+	}
+	return last, nil
+}
+
+// verifyCheckpoints checks that each checkpoint in range matches the record it signs
+// (hashes, from verifyRecords) and carries a valid Vault signature.
+func verifyCheckpoints(ctx context.Context, signer Signer, res *Result, cps []store.Checkpoint, hashes map[int64][]byte, from, to, last int64) error {
 	for _, c := range cps {
 		if c.Seq > to && to != last {
 			continue
@@ -131,12 +165,11 @@ func Verify(ctx context.Context, st store.Audit, key []byte, signer Signer, from
 		}
 		valid, err := signer.Verify(ctx, checkpointMessage(c.Seq, c.Hash), c.Signature)
 		if err != nil {
-			return res, fmt.Errorf("audit: verify checkpoint %d: %w", c.Seq, err)
+			return fmt.Errorf("audit: verify checkpoint %d: %w", c.Seq, err)
 		}
 		if !valid {
 			res.fail(c.Seq, "checkpoint %d has an invalid signature", c.Seq)
 		}
 	}
-	res.OK = res.FirstBad == 0
-	return res, nil
+	return nil
 }

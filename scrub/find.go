@@ -132,13 +132,7 @@ words:
 		x, y := words8(src, w)
 		m := between(x, 0x2F, 0x3E)
 		if prefixed {
-			// prefixStarts(x, y), by hand: it is too large for the compiler to inline.
-			const lower, kc, under, h, v, b, e = ones * 0x20, ones * 0x08, ones * 0x7F, ones * 'h', ones * 'v', ones * 'b', ones * 'e'
-			xl, yl := x|lower, y|lower
-			kk, uu := xl|kc^ones*'k', yl^under
-			hh, vv := xl^h, yl^v
-			bb, ee := xl^b, yl^e
-			m |= ((kk-ones)&^kk&(uu-ones)&^uu | (hh-ones)&^hh&(vv-ones)&^vv | (bb-ones)&^bb&(ee-ones)&^ee) & highs
+			m |= prefixStarts(x, y)
 		}
 		if w+8 > n {
 			m &= 1<<(8*(n-w)) - 1
@@ -169,14 +163,10 @@ words:
 						return j
 					}
 					e += g
-					if !mayJoin[src[e]] {
+					if !mayJoin[src[e]] || !joinsDigits(src, e) {
 						break
 					}
-					l := separatorAt(src, e)
-					if l == 0 || e+l >= n || !isDigit(src[e+l]) {
-						break
-					}
-					e += l
+					e += separatorAt(src, e)
 				}
 				if e >= w+8 {
 					w = e - 8
@@ -226,13 +216,15 @@ func words8(src []byte, w int) (x, y uint64) {
 func prefixStarts(x, y uint64) uint64 {
 	// Lower-cased, "_" as DEL. Each (t-ones)&^t marks the zero bytes of t, and may mark the
 	// byte just above one (the borrow), never miss one; the "& highs" is done once.
-	const lower, kc, under, h, v, b, e = ones * 0x20, ones * 0x08, ones * 0x7F, ones * 'h', ones * 'v', ones * 'b', ones * 'e'
+	// It is kept small enough for the compiler to inline it into nextStop's loop.
+	const lower, kc, under = ones * 0x20, ones * 0x08, ones * 0x7F
 	x, y = x|lower, y|lower
-	k, u := x|kc^ones*'k', y^under
-	hh, vv := x^h, y^v
-	bb, ee := x^b, y^e
-	return ((k-ones)&^k&(u-ones)&^u | (hh-ones)&^hh&(vv-ones)&^vv | (bb-ones)&^bb&(ee-ones)&^ee) & highs
+	return (zeroPair(x|kc^ones*'k', y^under) | zeroPair(x^(ones*'h'), y^(ones*'v')) | zeroPair(x^(ones*'b'), y^(ones*'e'))) & highs
 }
+
+// zeroPair marks, before the "& highs", the bytes that are zero in both a and b (and maybe the
+// byte above one: see prefixStarts).
+func zeroPair(a, b uint64) uint64 { return (a - ones) &^ a & (b - ones) &^ b }
 
 // prefixStart reports whether src[j:] begins with the two bytes that begin a prefixed
 // secret: "k_" ("sk_live_", "twk_"), "c_" ("whsec_"), "hv" ("hvs.") or "be" in any case
@@ -290,6 +282,14 @@ func separatorAt(src []byte, i int) int {
 		}
 	}
 	return 0
+}
+
+// joinsDigits reports whether a digit-group separator at src[i] has a digit after it, so that
+// the groups on either side are read as one run. It is small enough for the compiler to
+// inline it into nextStop's loop.
+func joinsDigits(src []byte, i int) bool {
+	l := separatorAt(src, i)
+	return l > 0 && i+l < len(src) && isDigit(src[i+l])
 }
 
 type group struct{ start, end int }

@@ -10,12 +10,35 @@ func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 // keyValue handles a ":" or "=" at i: when the key before it is sensitive, the value after
 // it is a finding. Keys may be quoted (JSON) or bare (forms, query strings, headers, logs).
 func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
+	ks, ke, quotedKey := keySpan(src, i, next)
+	if ks == ke {
+		return Finding{}, false
+	}
+	var nb [maxKeyLen]byte
+	kind, ok := s.keys.lookup(normKey(nb[:0], src[ks:ke]))
+	if !ok {
+		return Finding{}, false
+	}
+	v, vs, ve, ok := valueSpan(src, i, kind)
+	if !ok {
+		return Finding{}, false
+	}
+	val := src[vs:ve]
+	if len(val) == 0 || isRedaction(val) || valueExempt(src, val, ve, kind) {
+		return Finding{}, false
+	}
+	f := Finding{Kind: kind, Start: vs, End: ve}
+	f.quote = quotedKey && src[i] == ':' && vs == v // a bare JSON value becomes a JSON string
+	return f, true
+}
+
+// keySpan returns the key before the ":" or "=" at i as src[ks:ke] (ks == ke when there is
+// none), and whether it is quoted, which decides how a bare value is written back.
+func keySpan(src []byte, i, next int) (ks, ke int, quoted bool) {
 	k := i
 	for k > next && src[k-1] == ' ' {
 		k--
 	}
-	var ks, ke int
-	quotedKey := false
 	if k > next && (src[k-1] == '"' || src[k-1] == '\'') {
 		q := src[k-1]
 		ke = k - 1
@@ -26,32 +49,29 @@ func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
 			ks--
 		}
 		if ks == 0 || src[ks-1] != q {
-			return Finding{}, false
+			return 0, 0, false
 		}
-		quotedKey = true
-	} else {
-		ke = k
-		ks = ke
-		for ks > next && ke-ks < maxKeyLen && isKeyByte(src[ks-1]) {
-			ks--
-		}
+		return ks, ke, true
 	}
-	if ks == ke {
-		return Finding{}, false
+	ke = k
+	ks = ke
+	for ks > next && ke-ks < maxKeyLen && isKeyByte(src[ks-1]) {
+		ks--
 	}
-	var nb [maxKeyLen]byte
-	kind, ok := s.keys.lookup(normKey(nb[:0], src[ks:ke]))
-	if !ok {
-		return Finding{}, false
-	}
-	v := i + 1
+	return ks, ke, false
+}
+
+// valueSpan returns the value after the ":" or "=" at i as src[vs:ve], and v, where it
+// starts before any opening quote. ok is false when there is no value or it is a structure,
+// whose own keys decide.
+func valueSpan(src []byte, i int, kind Kind) (v, vs, ve int, ok bool) {
+	v = i + 1
 	for v < len(src) && src[v] == ' ' {
 		v++
 	}
 	if v >= len(src) {
-		return Finding{}, false
+		return 0, 0, 0, false
 	}
-	var vs, ve int
 	switch c := src[v]; c {
 	case '"', '\'':
 		vs = v + 1
@@ -64,7 +84,7 @@ func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
 		}
 		ve = min(ve, len(src))
 	case '{', '[':
-		return Finding{}, false // a structure: its own keys decide
+		return 0, 0, 0, false // a structure: its own keys decide
 	default:
 		vs = v
 		ve = vs
@@ -72,19 +92,17 @@ func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
 			ve++
 		}
 	}
-	val := src[vs:ve]
-	if len(val) == 0 || isRedaction(val) {
-		return Finding{}, false
-	}
+	return v, vs, ve, true
+}
+
+// valueExempt reports whether val, the value under a key of this kind ending at ve, is left
+// alone by the key: it is not a secret of that kind, or another detector masks it better.
+func valueExempt(src, val []byte, ve int, kind Kind) bool {
 	switch kind {
 	case KindToken:
-		if isGatewayObjectID(val) {
-			return Finding{}, false
-		}
+		return isGatewayObjectID(val)
 	case KindExpiry:
-		if !looksLikeExpiry(val) {
-			return Finding{}, false
-		}
+		return !looksLikeExpiry(val)
 	case KindCard:
 		// A card number, or digits that continue into further groups, is left to the card
 		// detector, which masks it by shape with brand and last four. Other digits under a
@@ -100,13 +118,11 @@ func (s *Scrubber) keyValue(src []byte, i, next int) (Finding, bool) {
 				}
 			}
 			if _, pan := IsPAN(d); pan || (ve+1 < len(src) && separatorAt(src, ve) > 0) {
-				return Finding{}, false
+				return true
 			}
 		}
 	}
-	f := Finding{Kind: kind, Start: vs, End: ve}
-	f.quote = quotedKey && src[i] == ':' && vs == v // a bare JSON value becomes a JSON string
-	return f, true
+	return false
 }
 
 // valueEnds reports whether c ends an unquoted value. Authorization and cookie values run to

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 )
 
 // templateText is the page: one self-contained HTML file with inline CSS, no scripts and no
@@ -149,9 +147,24 @@ const pciRetentionDays = 365
 // deterministic.
 func newView(r Report) pageView {
 	v := pageView{R: r, Period: formatPeriod(r.From, r.To)}
-	s := r.Summary
+	v.Groups = summaryGroups(r.Summary)
+	v.addErasures(r.Summary.Erasures)
+	v.Charts = dailyCharts(r.Daily)
+	v.addRequirements(r.Requirements)
+	v.Glance.ChainOK = r.Evidence.Chain.OK
+	v.Glance.ErasuresOver = v.ErasuresNo
+	v.TLS = newTLSView(r.Evidence.TLS)
+	v.addScans(r.Evidence.DataAtRest)
+	v.Retention = retentionView{RetentionEvidence: r.Evidence.Retention,
+		MeetsYear: r.Evidence.Retention.ConfiguredDays >= pciRetentionDays}
+	v.Flow, v.FlowSteps = flowDiagram(r.Flow)
+	return v
+}
 
-	v.Groups = []countGroup{
+// summaryGroups lays out the period's counters in the blocks the summary page shows, in a
+// fixed order an assessor can find their way in.
+func summaryGroups(s Summary) []countGroup {
+	return []countGroup{
 		{Title: "Audit trail", ID: "sum-audit", Rows: []countRow{
 			{"Audit records in the period", s.Records},
 		}},
@@ -192,8 +205,11 @@ func newView(r Report) pageView {
 			mapTable("API refusals by reason", "Reason", s.APIRefusalsByReason),
 		}},
 	}
+}
 
-	for _, e := range s.Erasures {
+// addErasures lists the period's erasures and counts those kept within the 48-hour promise.
+func (v *pageView) addErasures(erasures []Erasure) {
+	for _, e := range erasures {
 		v.Erasures = append(v.Erasures, erasureRow{Erasure: e, Duration: formatDurationMS(e.DurationMS)})
 		if e.WithinSLA {
 			v.ErasuresOK++
@@ -201,10 +217,12 @@ func newView(r Report) pageView {
 			v.ErasuresNo++
 		}
 	}
+}
 
-	v.Charts = dailyCharts(r.Daily)
-
-	for _, q := range r.Requirements {
+// addRequirements lists the requirements with their status marks and counts each status
+// for the first page.
+func (v *pageView) addRequirements(reqs []Requirement) {
+	for _, q := range reqs {
 		row := reqRow{Requirement: q}
 		switch q.Status {
 		case Pass:
@@ -222,24 +240,30 @@ func newView(r Report) pageView {
 		}
 		v.Reqs = append(v.Reqs, row)
 	}
-	v.Glance.ChainOK = r.Evidence.Chain.OK
-	v.Glance.ErasuresOver = v.ErasuresNo
+}
 
-	v.TLS = tlsView{TLSEvidence: r.Evidence.TLS}
-	for _, su := range r.Evidence.TLS.Suites {
+// newTLSView counts the cipher suites the probe saw refused, accepted and weak.
+func newTLSView(e TLSEvidence) tlsView {
+	t := tlsView{TLSEvidence: e}
+	for _, su := range e.Suites {
 		switch {
 		case !su.Accepted:
-			v.TLS.SuitesRefused++
+			t.SuitesRefused++
 		case su.AEAD:
-			v.TLS.SuitesAccepted++
-			v.TLS.SuitesAEAD++
+			t.SuitesAccepted++
+			t.SuitesAEAD++
 		default:
-			v.TLS.SuitesAccepted++
-			v.TLS.WeakAccepted++
+			t.SuitesAccepted++
+			t.WeakAccepted++
 		}
 	}
+	return t
+}
 
-	for _, sc := range r.Evidence.DataAtRest {
+// addScans lists the data-at-rest scans, each kind sorted, and totals their findings for
+// the first page.
+func (v *pageView) addScans(scans []ScanEvidence) {
+	for _, sc := range scans {
 		row := scanRow{ScanEvidence: sc}
 		for _, k := range sortedKeys(sc.ByKind) {
 			row.Kinds = append(row.Kinds, countRow{Label: k, Value: int64(sc.ByKind[k])})
@@ -247,12 +271,6 @@ func newView(r Report) pageView {
 		v.Scans = append(v.Scans, row)
 		v.Glance.Findings += sc.Findings
 	}
-
-	v.Retention = retentionView{RetentionEvidence: r.Evidence.Retention,
-		MeetsYear: r.Evidence.Retention.ConfiguredDays >= pciRetentionDays}
-
-	v.Flow, v.FlowSteps = flowDiagram(r.Flow)
-	return v
 }
 
 // mapTable turns a summary map into a table sorted by key, with its total.
@@ -309,142 +327,6 @@ func dailyCharts(days []Day) []chartView {
 		charts = append(charts, c)
 	}
 	return charts
-}
-
-// timeLayout is how the report prints an instant: always UTC, to the second.
-const timeLayout = "2006-01-02 15:04:05 UTC"
-
-// formatTime prints t in UTC, or a dash for the zero time.
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format(timeLayout)
-}
-
-// formatTimePtr prints *t, or none when t is nil.
-func formatTimePtr(t *time.Time, none string) string {
-	if t == nil {
-		return none
-	}
-	return formatTime(*t)
-}
-
-// formatPeriod prints the period, From inclusive and To exclusive, with its length.
-func formatPeriod(from, to time.Time) string {
-	s := formatTime(from) + " – " + formatTime(to)
-	if from.IsZero() || to.IsZero() || !to.After(from) {
-		return s
-	}
-	days := to.Sub(from).Hours() / 24
-	if days == float64(int64(days)) {
-		return fmt.Sprintf("%s (%s days)", s, formatInt(int64(days)))
-	}
-	return fmt.Sprintf("%s (%s days)", s, strconv.FormatFloat(days, 'f', 1, 64))
-}
-
-// formatNum prints an integer of any of the report's integer types with thousands separators.
-func formatNum(v any) string {
-	switch n := v.(type) {
-	case int:
-		return formatInt(int64(n))
-	case int64:
-		return formatInt(n)
-	default:
-		return fmt.Sprint(v)
-	}
-}
-
-// formatInt prints n with commas between thousands: 1201 is "1,201".
-func formatInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-// formatBytes prints a size in binary units, with the exact count when it is rounded.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return formatInt(n) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB (%s bytes)", float64(n)/float64(div), "KMGTP"[exp], formatInt(n))
-}
-
-// formatDurationMS prints a duration given in milliseconds for a reader who compares it with
-// 48 hours: hours and minutes beyond an hour, down to milliseconds below a second.
-func formatDurationMS(ms int64) string {
-	d := time.Duration(ms) * time.Millisecond
-	switch {
-	case ms < 0:
-		return "—"
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", ms)
-	case d < time.Minute:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%d min %02d s", int(d.Minutes()), int(d.Seconds())%60)
-	default:
-		return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
-	}
-}
-
-// wrapText splits s into lines of at most width runes, breaking after spaces and commas where it
-// can and inside a word where it must. Continuation lines are indented by two spaces.
-func wrapText(s string, width int) []string {
-	width = max(width, 8)
-	if utf8.RuneCountInString(s) <= width {
-		return []string{s}
-	}
-	var lines []string
-	rest := []rune(s)
-	limit := width
-	for len(rest) > limit {
-		cut := -1
-		for i := limit; i > limit/2; i-- {
-			if rest[i-1] == ' ' || rest[i-1] == ',' || rest[i-1] == '/' {
-				cut = i
-				break
-			}
-		}
-		if cut < 0 {
-			cut = limit
-		}
-		lines = append(lines, strings.TrimRight(string(rest[:cut]), " "))
-		rest = []rune(strings.TrimLeft(string(rest[cut:]), " "))
-		limit = width - 2
-	}
-	if len(rest) > 0 || len(lines) == 0 {
-		lines = append(lines, string(rest))
-	}
-	for i := 1; i < len(lines); i++ {
-		lines[i] = "  " + lines[i]
-	}
-	return lines
-}
-
-// joinOrNone joins field names with ", ", or says "(none)".
-func joinOrNone(fields []string) string {
-	if len(fields) == 0 {
-		return "(none)"
-	}
-	return strings.Join(fields, ", ")
 }
 
 // orDash returns ss, or a single "-" when it is empty.

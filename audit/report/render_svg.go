@@ -254,110 +254,9 @@ type flowStep struct {
 // the gateway and forwards only the result fields to the app; webhooks and the /v1 API when
 // configured. It returns the SVG and the numbered steps, which the page lists in words.
 func flowDiagram(f Flow) (template.HTML, []flowStep) {
-	// Participants and what each one sees.
-	var browserLines, gatewayLines, appLines []string
-	for _, rt := range f.Routes {
-		browserLines = append(browserLines, strings.Join(orDash(rt.Methods), ",")+" "+rt.Path)
-	}
-	if len(f.Routes) == 0 {
-		browserLines = append(browserLines, "(no tokenization routes)")
-	}
-	gatewayLines = append(gatewayLines, "card fields, per route:")
-	if len(f.Routes) == 0 {
-		gatewayLines = append(gatewayLines, "(none)")
-	}
-	for _, rt := range f.Routes {
-		gatewayLines = append(gatewayLines, rt.Path+": "+joinOrNone(rt.CardFields))
-	}
-	appLines = append(appLines, "receives only, per route:")
-	if len(f.Routes) == 0 {
-		appLines = append(appLines, "(none)")
-	}
-	for _, rt := range f.Routes {
-		appLines = append(appLines, rt.Path+": "+joinOrNone(rt.ResultFields))
-	}
 	webhooks := f.Webhooks != "" || f.DeliverURL != ""
-	if webhooks {
-		appLines = append(appLines, "webhooks delivered to:")
-		appLines = append(appLines, orNotSet(f.DeliverURL))
-	}
-	twLines := []string{fmt.Sprintf("routes: %d", len(f.Routes))}
-	if webhooks {
-		twLines = append(twLines, "webhooks at:")
-		twLines = append(twLines, orNotSet(f.Webhooks))
-	}
-	if f.API {
-		twLines = append(twLines, "/v1 API: on")
-	} else {
-		twLines = append(twLines, "/v1 API: off")
-	}
-	twLines = append(twLines, "audit trail")
-
-	browser := flowBox{x: colLeftX, y: flowTop, w: colLeftW, title: "Browser", sub: "checkout form", lines: browserLines}
-	gateway := flowBox{x: colRightX, y: flowTop, w: colRightW, title: "Payment gateway", sub: orNotSet(f.Gateway), lines: gatewayLines}
-	tw := flowBox{x: colMidX, y: flowTop, w: colMidW, title: "tokenwall", sub: "listen " + orNotSet(f.Listen), lines: twLines, heavy: true}
-	app := flowBox{x: colLeftX, w: colLeftW, title: "Billing app (upstream)", sub: orNotSet(f.Upstream), lines: appLines}
-
-	// Arrows, numbered in the order the data moves.
-	var steps []flowStep
-	n := 0
-	next := func() int { n++; return n }
-
-	var routeIn, routeGW, routeApp []string
-	for _, rt := range f.Routes {
-		routeIn = append(routeIn, fmt.Sprintf("%s %s (%s body): card fields %s",
-			strings.Join(orDash(rt.Methods), ","), rt.Path, orDashS(rt.Body), joinOrNone(rt.CardFields)))
-		routeGW = append(routeGW, fmt.Sprintf("%s: %s", rt.Path, joinOrNone(rt.CardFields)))
-		routeApp = append(routeApp, fmt.Sprintf("%s: %s", rt.Path, joinOrNone(rt.ResultFields)))
-	}
-
-	// Right-hand side: gateway rows.
-	gwRow := 0
-	gwY := func() float64 { y := gateway.y + firstArrow + float64(gwRow)*arrowGap; gwRow++; return y }
-	appRow := 0 // app arrows are placed relative to the app box, whose y is known last
-	appY := func() float64 { y := firstArrow + float64(appRow)*arrowGap; appRow++; return y }
-
-	type pending struct {
-		a   flowArrow
-		rel bool // y is relative to the app box
-	}
-	var plan []pending
-
-	s := next()
-	plan = append(plan, pending{a: flowArrow{n: s, x1: browser.x + browser.w, x2: tw.x, y: browser.y + firstArrow, label: "card data", cardData: true}})
-	steps = append(steps, flowStep{N: s, From: "Browser", To: "tokenwall " + orNotSet(f.Listen),
-		What: "The checkout form posts the card over TLS to tokenwall.", CardData: true, Routes: routeIn})
-	s = next()
-	plan = append(plan, pending{a: flowArrow{n: s, x1: tw.x + tw.w, x2: gateway.x, y: gwY(), label: "card data", cardData: true}})
-	steps = append(steps, flowStep{N: s, From: "tokenwall", To: "payment gateway " + orNotSet(f.Gateway),
-		What: "tokenwall sends the card fields, and only to the gateway, which returns a token.", CardData: true, Routes: routeGW})
-	s = next()
-	y := appY()
-	plan = append(plan, pending{a: flowArrow{n: s, x1: tw.x, x2: app.x + app.w, y: y, label: "token only"}, rel: true})
-	steps = append(steps, flowStep{N: s, From: "tokenwall", To: "billing app " + orNotSet(f.Upstream),
-		What: "tokenwall forwards the request with the card fields replaced: the app receives only these fields.", Routes: routeApp})
-	if webhooks {
-		s = next()
-		plan = append(plan, pending{a: flowArrow{n: s, x1: gateway.x, x2: tw.x + tw.w, y: gwY(), label: "webhooks"}})
-		steps = append(steps, flowStep{N: s, From: "payment gateway", To: "tokenwall " + orNotSet(f.Webhooks),
-			What: "The gateway posts webhooks; tokenwall verifies the signature, deduplicates, scrubs and stores them."})
-		s = next()
-		y = appY()
-		plan = append(plan, pending{a: flowArrow{n: s, x1: tw.x, x2: app.x + app.w, y: y, label: "webhooks"}, rel: true})
-		steps = append(steps, flowStep{N: s, From: "tokenwall", To: "billing app " + orNotSet(f.DeliverURL),
-			What: "tokenwall delivers the scrubbed webhooks, signed, with retries."})
-	}
-	if f.API {
-		s = next()
-		y = appY()
-		plan = append(plan, pending{a: flowArrow{n: s, x1: app.x + app.w, x2: tw.x, y: y, label: "/v1 API"}, rel: true})
-		steps = append(steps, flowStep{N: s, From: "billing app", To: "tokenwall /v1 API",
-			What: "The app calls the /v1 API with an API key and a token: charge, refund, erase."})
-		s = next()
-		plan = append(plan, pending{a: flowArrow{n: s, x1: tw.x + tw.w, x2: gateway.x, y: gwY(), label: "token calls"}})
-		steps = append(steps, flowStep{N: s, From: "tokenwall", To: "payment gateway",
-			What: "tokenwall makes the gateway call with the token; no card data is involved."})
-	}
+	browser, gateway, tw, app := flowBoxes(f, webhooks)
+	plan, steps, gwRow, appRow := planFlow(f, webhooks, browser, gateway, tw, app)
 
 	// Heights: every box holds its text; the gateway reaches below its last arrow.
 	browser.h = boxHeight(browser)
@@ -383,6 +282,116 @@ func flowDiagram(f Flow) (template.HTML, []flowStep) {
 	drawLegend(&b, tw.y+tw.h+22)
 	b.raw(`</svg>`)
 	return template.HTML(b.String()), steps
+}
+
+// flowBoxes returns the participants and what each one sees. Their heights, and the app
+// box's y, depend on the arrows and are set once those are planned.
+func flowBoxes(f Flow, webhooks bool) (browser, gateway, tw, app flowBox) {
+	var browserLines, gatewayLines, appLines []string
+	for _, rt := range f.Routes {
+		browserLines = append(browserLines, strings.Join(orDash(rt.Methods), ",")+" "+rt.Path)
+	}
+	if len(f.Routes) == 0 {
+		browserLines = append(browserLines, "(no tokenization routes)")
+	}
+	gatewayLines = append(gatewayLines, "card fields, per route:")
+	if len(f.Routes) == 0 {
+		gatewayLines = append(gatewayLines, "(none)")
+	}
+	for _, rt := range f.Routes {
+		gatewayLines = append(gatewayLines, rt.Path+": "+joinOrNone(rt.CardFields))
+	}
+	appLines = append(appLines, "receives only, per route:")
+	if len(f.Routes) == 0 {
+		appLines = append(appLines, "(none)")
+	}
+	for _, rt := range f.Routes {
+		appLines = append(appLines, rt.Path+": "+joinOrNone(rt.ResultFields))
+	}
+	if webhooks {
+		appLines = append(appLines, "webhooks delivered to:")
+		appLines = append(appLines, orNotSet(f.DeliverURL))
+	}
+	twLines := []string{fmt.Sprintf("routes: %d", len(f.Routes))}
+	if webhooks {
+		twLines = append(twLines, "webhooks at:")
+		twLines = append(twLines, orNotSet(f.Webhooks))
+	}
+	if f.API {
+		twLines = append(twLines, "/v1 API: on")
+	} else {
+		twLines = append(twLines, "/v1 API: off")
+	}
+	twLines = append(twLines, "audit trail")
+
+	browser = flowBox{x: colLeftX, y: flowTop, w: colLeftW, title: "Browser", sub: "checkout form", lines: browserLines}
+	gateway = flowBox{x: colRightX, y: flowTop, w: colRightW, title: "Payment gateway", sub: orNotSet(f.Gateway), lines: gatewayLines}
+	tw = flowBox{x: colMidX, y: flowTop, w: colMidW, title: "tokenwall", sub: "listen " + orNotSet(f.Listen), lines: twLines, heavy: true}
+	app = flowBox{x: colLeftX, w: colLeftW, title: "Billing app (upstream)", sub: orNotSet(f.Upstream), lines: appLines}
+	return browser, gateway, tw, app
+}
+
+// plannedArrow is an arrow of the diagram before the app box's y is known.
+type plannedArrow struct {
+	a   flowArrow
+	rel bool // y is relative to the app box
+}
+
+// planFlow numbers the arrows in the order the data moves and describes each step in words.
+// It returns how many arrow rows the gateway and app boxes need, which sets their heights.
+func planFlow(f Flow, webhooks bool, browser, gateway, tw, app flowBox) (plan []plannedArrow, steps []flowStep, gwRow, appRow int) {
+	n := 0
+	next := func() int { n++; return n }
+
+	var routeIn, routeGW, routeApp []string
+	for _, rt := range f.Routes {
+		routeIn = append(routeIn, fmt.Sprintf("%s %s (%s body): card fields %s",
+			strings.Join(orDash(rt.Methods), ","), rt.Path, orDashS(rt.Body), joinOrNone(rt.CardFields)))
+		routeGW = append(routeGW, fmt.Sprintf("%s: %s", rt.Path, joinOrNone(rt.CardFields)))
+		routeApp = append(routeApp, fmt.Sprintf("%s: %s", rt.Path, joinOrNone(rt.ResultFields)))
+	}
+
+	// Right-hand side: gateway rows.
+	gwY := func() float64 { y := gateway.y + firstArrow + float64(gwRow)*arrowGap; gwRow++; return y }
+	// App arrows are placed relative to the app box, whose y is known last.
+	appY := func() float64 { y := firstArrow + float64(appRow)*arrowGap; appRow++; return y }
+
+	s := next()
+	plan = append(plan, plannedArrow{a: flowArrow{n: s, x1: browser.x + browser.w, x2: tw.x, y: browser.y + firstArrow, label: "card data", cardData: true}})
+	steps = append(steps, flowStep{N: s, From: "Browser", To: "tokenwall " + orNotSet(f.Listen),
+		What: "The checkout form posts the card over TLS to tokenwall.", CardData: true, Routes: routeIn})
+	s = next()
+	plan = append(plan, plannedArrow{a: flowArrow{n: s, x1: tw.x + tw.w, x2: gateway.x, y: gwY(), label: "card data", cardData: true}})
+	steps = append(steps, flowStep{N: s, From: "tokenwall", To: "payment gateway " + orNotSet(f.Gateway),
+		What: "tokenwall sends the card fields, and only to the gateway, which returns a token.", CardData: true, Routes: routeGW})
+	s = next()
+	y := appY()
+	plan = append(plan, plannedArrow{a: flowArrow{n: s, x1: tw.x, x2: app.x + app.w, y: y, label: "token only"}, rel: true})
+	steps = append(steps, flowStep{N: s, From: "tokenwall", To: "billing app " + orNotSet(f.Upstream),
+		What: "tokenwall forwards the request with the card fields replaced: the app receives only these fields.", Routes: routeApp})
+	if webhooks {
+		s = next()
+		plan = append(plan, plannedArrow{a: flowArrow{n: s, x1: gateway.x, x2: tw.x + tw.w, y: gwY(), label: "webhooks"}})
+		steps = append(steps, flowStep{N: s, From: "payment gateway", To: "tokenwall " + orNotSet(f.Webhooks),
+			What: "The gateway posts webhooks; tokenwall verifies the signature, deduplicates, scrubs and stores them."})
+		s = next()
+		y = appY()
+		plan = append(plan, plannedArrow{a: flowArrow{n: s, x1: tw.x, x2: app.x + app.w, y: y, label: "webhooks"}, rel: true})
+		steps = append(steps, flowStep{N: s, From: "tokenwall", To: "billing app " + orNotSet(f.DeliverURL),
+			What: "tokenwall delivers the scrubbed webhooks, signed, with retries."})
+	}
+	if f.API {
+		s = next()
+		y = appY()
+		plan = append(plan, plannedArrow{a: flowArrow{n: s, x1: app.x + app.w, x2: tw.x, y: y, label: "/v1 API"}, rel: true})
+		steps = append(steps, flowStep{N: s, From: "billing app", To: "tokenwall /v1 API",
+			What: "The app calls the /v1 API with an API key and a token: charge, refund, erase."})
+		s = next()
+		plan = append(plan, plannedArrow{a: flowArrow{n: s, x1: tw.x + tw.w, x2: gateway.x, y: gwY(), label: "token calls"}})
+		steps = append(steps, flowStep{N: s, From: "tokenwall", To: "payment gateway",
+			What: "tokenwall makes the gateway call with the token; no card data is involved."})
+	}
+	return plan, steps, gwRow, appRow
 }
 
 // boxText wraps a box's subtitle and lines to its width.

@@ -25,54 +25,7 @@ var wildcardCases = []struct {
 func testPurgeOutboxMatching(t *testing.T, s store.Store) {
 	defer s.Close()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	created := now.Add(-time.Hour)
-	put := func(id, payload string, next time.Time) {
-		t.Helper()
-		it := item(id)
-		it.Payload, it.CreatedAt, it.NextAttempt = []byte(payload), created, next
-		created = created.Add(time.Second)
-		if ok, err := s.EnqueueOutbox(ctx, it); err != nil || !ok {
-			t.Fatalf("enqueue %s: %v %v", id, ok, err)
-		}
-	}
-	due, notDue := now.Add(-time.Minute), now.Add(time.Hour)
-
-	// One delivered and one dead item naming the customer, both through a lease.
-	put("evt_delivered", `{"customer":"cus_A1"}`, due)
-	put("evt_dead", `{"customer":"cus_A1"}`, due)
-	if got, err := s.ClaimOutbox(ctx, "w1", 2, time.Minute, now); err != nil || len(got) != 2 {
-		t.Fatalf("claim: %d items, %v", len(got), err)
-	}
-	if err := s.CompleteOutbox(ctx, "evt_delivered", "w1", now); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeadOutbox(ctx, "evt_dead", "w1", "upstream 410"); err != nil {
-		t.Fatal(err)
-	}
-	// A pending item not yet due, and one leased to a worker that is delivering it.
-	put("evt_pending", `{"customer":"cus_A1","amount":100}`, notDue)
-	put("evt_leased", `{"data":{"object":{"customer":"cus_A1"}}}`, due)
-	if got, err := s.ClaimOutbox(ctx, "w2", 10, time.Minute, now); err != nil || len(got) != 1 || got[0].ID != "evt_leased" {
-		t.Fatalf("claim of evt_leased: %+v, %v", got, err)
-	}
-	put("evt_other", `{"customer":"cus_B2"}`, notDue)
-	ids := map[string]string{}
-	for _, tc := range wildcardCases {
-		put("evt_lit_"+tc.name, tc.match, notDue)
-		for i, p := range tc.nonMatches {
-			id := "evt_non_" + tc.name + string(rune('a'+i))
-			put(id, p, notDue)
-			ids[id] = p
-		}
-	}
-	before := map[string]store.OutboxItem{}
-	all, err := s.ListOutbox(ctx, "", -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range all {
-		before[it.ID] = it
-	}
+	ids, before := seedPurgeOutbox(t, s, now)
 
 	const reason = "erased: data subject request"
 	n, err := s.PurgeOutboxMatching(ctx, "cus_A1", reason)
@@ -107,6 +60,68 @@ func testPurgeOutboxMatching(t *testing.T, s store.Store) {
 		t.Fatalf("second purge = %d, %v; want 0", n, err)
 	}
 
+	testPurgeOutboxWildcards(t, s, reason)
+}
+
+// seedPurgeOutbox enqueues the items testPurgeOutboxMatching purges or must leave alone:
+// for cus_A1 one each delivered, dead, pending and leased (to w2), one of cus_B2, and the
+// wildcardCases. It returns the non-matching wildcard payloads by id and every item as it
+// was before the purge.
+func seedPurgeOutbox(t *testing.T, s store.Store, now time.Time) (ids map[string]string, before map[string]store.OutboxItem) {
+	created := now.Add(-time.Hour)
+	put := func(id, payload string, next time.Time) {
+		t.Helper()
+		it := item(id)
+		it.Payload, it.CreatedAt, it.NextAttempt = []byte(payload), created, next
+		created = created.Add(time.Second)
+		if ok, err := s.EnqueueOutbox(ctx, it); err != nil || !ok {
+			t.Fatalf("enqueue %s: %v %v", id, ok, err)
+		}
+	}
+	due, notDue := now.Add(-time.Minute), now.Add(time.Hour)
+
+	// One delivered and one dead item naming the customer, both through a lease.
+	put("evt_delivered", `{"customer":"cus_A1"}`, due)
+	put("evt_dead", `{"customer":"cus_A1"}`, due)
+	if got, err := s.ClaimOutbox(ctx, "w1", 2, time.Minute, now); err != nil || len(got) != 2 {
+		t.Fatalf("claim: %d items, %v", len(got), err)
+	}
+	if err := s.CompleteOutbox(ctx, "evt_delivered", "w1", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeadOutbox(ctx, "evt_dead", "w1", "upstream 410"); err != nil {
+		t.Fatal(err)
+	}
+	// A pending item not yet due, and one leased to a worker that is delivering it.
+	put("evt_pending", `{"customer":"cus_A1","amount":100}`, notDue)
+	put("evt_leased", `{"data":{"object":{"customer":"cus_A1"}}}`, due)
+	if got, err := s.ClaimOutbox(ctx, "w2", 10, time.Minute, now); err != nil || len(got) != 1 || got[0].ID != "evt_leased" {
+		t.Fatalf("claim of evt_leased: %+v, %v", got, err)
+	}
+	put("evt_other", `{"customer":"cus_B2"}`, notDue)
+	ids = map[string]string{}
+	for _, tc := range wildcardCases {
+		put("evt_lit_"+tc.name, tc.match, notDue)
+		for i, p := range tc.nonMatches {
+			id := "evt_non_" + tc.name + string(rune('a'+i))
+			put(id, p, notDue)
+			ids[id] = p
+		}
+	}
+	before = map[string]store.OutboxItem{}
+	all, err := s.ListOutbox(ctx, "", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range all {
+		before[it.ID] = it
+	}
+	return ids, before
+}
+
+// testPurgeOutboxWildcards checks that a needle is matched literally: LIKE's wildcards and
+// escape character in it match only themselves.
+func testPurgeOutboxWildcards(t *testing.T, s store.Store, reason string) {
 	for _, tc := range wildcardCases {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := s.PurgeOutboxMatching(ctx, tc.needle, reason)

@@ -257,6 +257,13 @@ func item(id string) store.OutboxItem {
 func testOutbox(t *testing.T, s store.Store) {
 	defer s.Close()
 	now := time.Now().UTC()
+	testOutboxDelivery(t, s, now)
+	testOutboxRetries(t, s, now)
+}
+
+// testOutboxDelivery is the first half of testOutbox: enqueue, claim and complete. It leaves
+// evt_1 delivered, evt_2 leased to w1 and evt_3 to w2 until now+1m, and evt_later not due.
+func testOutboxDelivery(t *testing.T, s store.Store, now time.Time) {
 	for _, id := range []string{"evt_1", "evt_2", "evt_3"} {
 		ok, err := s.EnqueueOutbox(ctx, item(id))
 		if err != nil || !ok {
@@ -301,6 +308,11 @@ func testOutbox(t *testing.T, s store.Store) {
 	if again, _ := s.GetOutbox(ctx, "evt_1"); again.Status != store.StatusDelivered || again.Attempts != 1 {
 		t.Fatalf("delivered item changed by a finish without owner: %+v", again)
 	}
+}
+
+// testOutboxRetries is the second half of testOutbox, from the state testOutboxDelivery
+// leaves: retry, expired leases, dead items and replay.
+func testOutboxRetries(t *testing.T, s store.Store, now time.Time) {
 	if err := s.RetryOutbox(ctx, "evt_2", "w1", now.Add(30*time.Second), "upstream 500"); err != nil {
 		t.Fatal(err)
 	}
