@@ -132,6 +132,10 @@ type Upstream struct {
 	// CACertFile, when set, is a PEM bundle of the CAs trusted for an https upstream (a
 	// private CA); the system roots are used otherwise.
 	CACertFile string `yaml:"ca_cert_file"`
+	// UpgradePaths are the path prefixes on which a protocol upgrade (WebSocket) is passed
+	// to the app; elsewhere a request asking for one is refused. None by default: an
+	// upgraded connection is a stream the card-escape guard does not read.
+	UpgradePaths []string `yaml:"upgrade_paths,omitempty"`
 }
 
 // Vault says where tokenwall's secrets are and how to authenticate.

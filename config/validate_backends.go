@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -20,6 +21,11 @@ func (u Upstream) validate(p *problems) {
 	p.positive("upstream.response_header_timeout", u.ResponseHeaderTimeout)
 	if p.required("upstream.signature_header", u.SignatureHeader) && !isToken(u.SignatureHeader) {
 		p.addf("upstream.signature_header", "%q is not a valid header name", u.SignatureHeader)
+	}
+	for i, up := range u.UpgradePaths {
+		if !strings.HasPrefix(up, "/") || strings.ContainsAny(up, "?#*") {
+			p.addf(fmt.Sprintf("upstream.upgrade_paths[%d]", i), "%q must be a path prefix starting with /", up)
+		}
 	}
 }
 

@@ -139,6 +139,7 @@ func TestValidateRefuses(t *testing.T) {
 		{name: "upstream header timeout", mutate: func(c *Config) { c.Upstream.ResponseHeaderTimeout = 0 }, key: "upstream.response_header_timeout", want: "must be greater than 0"},
 		{name: "signature header empty", mutate: func(c *Config) { c.Upstream.SignatureHeader = "" }, key: "upstream.signature_header", want: "required"},
 		{name: "signature header invalid", mutate: func(c *Config) { c.Upstream.SignatureHeader = "Tokenwall Signature" }, key: "upstream.signature_header", want: `"Tokenwall Signature" is not a valid header name`},
+		{name: "upgrade path not a path", mutate: func(c *Config) { c.Upstream.UpgradePaths = []string{"/live/", "ws"} }, key: "upstream.upgrade_paths[1]", want: `"ws" must be a path prefix starting with /`},
 
 		// vault
 		{name: "vault address empty", mutate: func(c *Config) { c.Vault.Address = "" }, key: "vault.address", want: "required"},

@@ -58,7 +58,7 @@ func (s *Server) recordTokenization(c echo.Context, t tokenization, reqErr error
 	switch {
 	case errors.Is(reqErr, ErrCardEscape):
 		ev = audit.Event{Type: audit.EventCardEscapeBlocked, Outcome: audit.Failure, Reason: "card_outside_card_field",
-			Resource: "route:" + t.route, Details: map[string]string{"where": "tokenization_body"}}
+			Resource: "route:" + t.route, Details: map[string]string{"where": escapeWhere(reqErr)}}
 	case reqErr != nil:
 		ev = audit.Event{Type: audit.EventTokenizeFailed, Outcome: audit.Failure, Reason: tokenizeReason(reqErr), Resource: "route:" + t.route}
 	case t.errorCode != "":

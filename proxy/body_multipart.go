@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/textproto"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -48,6 +49,11 @@ func parseMultipart(body []byte, boundary string) (*multipartDoc, error) {
 		data, err := io.ReadAll(p)
 		if err != nil {
 			return nil, malformed("multipart part", err)
+		}
+		switch cte := strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding"))); cte {
+		case "", "7bit", "8bit", "binary":
+		default:
+			return nil, errEncodedPart
 		}
 		part := mpPart{header: p.Header, name: p.FormName(), file: p.FileName() != "", data: data}
 		if !part.file && !utf8.Valid(data) {

@@ -53,6 +53,7 @@ var errorTable = []errorKind{
 		detail: "the body is not valid JSON of the expected shape", reason: "malformed_body"},
 	{err: ErrInvalidValue, status: 422, message: "invalid parameter", slug: "invalid-parameter", title: "Invalid parameter", showDetail: true, reason: "invalid_parameter"},
 	{err: ErrInvalidQuery, status: 400, message: "malformed request", slug: "invalid-parameter", title: "Invalid parameter", showDetail: true, reason: "invalid_parameter"},
+	{err: ErrUpgradeRefused, status: 400, message: "protocol upgrade not allowed on this path", slug: "upgrade-refused", title: "Protocol upgrade refused", reason: "upgrade_refused"},
 	{err: ErrMethodNotImplemented, status: 501, message: "method not implemented", slug: "method-not-implemented", title: "Method not implemented", reason: "method_not_implemented"},
 	{err: ErrUpstream, status: 502, message: "upstream unavailable", slug: "upstream-unavailable", title: "Upstream unavailable", reason: "upstream_unavailable"},
 

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -84,6 +85,22 @@ func unhex(c byte) byte {
 	return c - '0'
 }
 
-func errCardEscape(where string) error {
-	return fmt.Errorf("%w: found in %s", ErrCardEscape, where)
+// escapeError is ErrCardEscape with where the card was: path, query, header, body,
+// tokenization_body.
+type escapeError struct{ where string }
+
+func (e *escapeError) Error() string { return fmt.Sprintf("%v: found in %s", ErrCardEscape, e.where) }
+
+// Unwrap makes errors.Is(err, ErrCardEscape) hold.
+func (e *escapeError) Unwrap() error { return ErrCardEscape }
+
+func errCardEscape(where string) error { return &escapeError{where: where} }
+
+// escapeWhere is where an ErrCardEscape found its card ("" when err is none).
+func escapeWhere(err error) string {
+	var e *escapeError
+	if errors.As(err, &e) {
+		return e.where
+	}
+	return ""
 }

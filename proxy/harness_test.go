@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -114,9 +115,27 @@ func newUpstream(t *testing.T, key []byte) *upstream {
 		}
 		w.Header().Set("Cache-Control", "private")
 		w.Header().Set("Content-Type", "text/plain")
-		if r.URL.Path == "/leaky" {
+		switch r.URL.Path {
+		case "/leaky":
 			// A billing app that shows a stored card number back: the leak tokenwall alerts on.
 			fmt.Fprintf(w, "%s your card %s is on file", strings.Repeat("x", 3000), leakyCard)
+			return
+		case "/leaky-gzip":
+			// The same leak, compressed: it is watched as decoded.
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			fmt.Fprintf(zw, "%s your card %s is on file", strings.Repeat("x", 3000), leakyCard)
+			_ = zw.Close()
+			return
+		case "/bomb-gzip":
+			// 64 MiB of zeros in about 64 KiB: watched up to its limit, forwarded whole.
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			zeros := make([]byte, 1<<20)
+			for range 64 {
+				_, _ = zw.Write(zeros)
+			}
+			_ = zw.Close()
 			return
 		}
 		fmt.Fprintf(w, "upstream got %s %s", r.Method, r.URL.Path)
@@ -162,6 +181,8 @@ type options struct {
 	// clientCA, when set, is a PEM CA bundle for api.client_ca_file (mutual TLS); the
 	// "mtls" test key is mapped to mtlsSubject.
 	clientCA []byte
+	// upgradePaths is upstream.upgrade_paths.
+	upgradePaths []string
 }
 
 // mtlsSubject is the client certificate subject mapped to the "mtls" test key.
@@ -344,6 +365,7 @@ func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.C
 		cfg.Gateway.Stripe.Timeout = config.Duration(o.stripeTimeout)
 	}
 	cfg.CardEscape.AlertPaths = o.alertPaths
+	cfg.Upstream.UpgradePaths = o.upgradePaths
 	cfg.Routes = o.routes
 	if cfg.Routes == nil {
 		cfg.Routes = testRoutes()

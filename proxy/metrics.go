@@ -21,6 +21,7 @@ type Metrics struct {
 	webhooksIn     *prometheus.CounterVec
 	deliveries     *prometheus.HistogramVec
 	auditFailures  *prometheus.CounterVec
+	unwatched      *prometheus.CounterVec
 }
 
 // NewMetrics registers tokenwall's metrics. secretAges is read at each scrape for the
@@ -58,11 +59,14 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 			Name: "tokenwall_webhook_deliveries_seconds", Help: "Webhook delivery attempts to the app by outcome (delivered, retry, dead) and their latency.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"outcome"}),
+		unwatched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokenwall_upstream_unwatched_responses_total", Help: "Upstream responses (or their rest) forwarded without the card watch, by why: an encoding it cannot decode, or the decoded size limit.",
+		}, []string{"why"}),
 		auditFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenwall_audit_write_failures_total", Help: "Audit records that could not be written, by event type.",
 		}, []string{"event"}),
 	}
-	m.Registry.MustRegister(m.auditFailures, m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
+	m.Registry.MustRegister(m.auditFailures, m.unwatched, m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
 		m.webhooksIn, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		secretAgeCollector{ages: secretAges})

@@ -43,6 +43,8 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 			LogValuesFunc: s.summary,
 		}),
 		refuseOtherMethods,
+		refuseEncodedBodies,
+		s.refuseUpgrades,
 		middleware.SecureWithConfig(middleware.SecureConfig{
 			ContentTypeNosniff:    "nosniff",
 			XFrameOptions:         "DENY",

@@ -75,6 +75,9 @@ func (s *Server) passthrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if encodedPart(r.Header.Get(echo.HeaderContentType), body) {
+		return errEncodedPart
+	}
 	if where := CardEscape(r, body); where != "" {
 		details := map[string]string{"where": where, "method": r.Method}
 		if !s.alertOnly(r.URL.Path) {

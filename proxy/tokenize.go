@@ -38,6 +38,13 @@ func (s *Server) tokenizeHandler(rt config.Route) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		// The card belongs in the body's card fields: one in the path, the query or a header
+		// is refused here as on every other route.
+		if where := CardEscape(r, nil); where != "" {
+			s.metrics.CardEscaped(where, "refused")
+			err := errCardEscape(where)
+			return errors.Join(err, s.recordTokenization(c, t, err))
+		}
 		body, err := ReadBody(r, rt.MaxBodyBytes.Int())
 		if err != nil {
 			return errors.Join(err, s.recordTokenization(c, t, err))
@@ -147,7 +154,7 @@ func (k tokenizer) tokenize(ctx context.Context, rt config.Route, contentType st
 	}
 	if containsPANEscaped(string(rest)) {
 		k.metrics.cardEscapes.WithLabelValues("tokenization_body", "refused").Inc()
-		return nil, "", t, errCardEscape("a non-card field of a tokenization route")
+		return nil, "", t, errCardEscape("tokenization_body")
 	}
 
 	pm, t := k.tokenizeCard(ctx, in, t)

@@ -62,6 +62,7 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			acceptedEncodings(pr.Out.Header)
 			// Only tokenwall signs: a client-sent signature header never reaches the app.
 			pr.Out.Header.Del(sigHeader)
 			if sig, ok := pr.In.Context().Value(signatureKey{}).(string); ok {

@@ -22,6 +22,9 @@ func (a *API) guard(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if err := proxy.CheckEncodings(r, body); err != nil {
+			return err
+		}
 		if where := proxy.CardEscape(r, body); where != "" {
 			a.d.Metrics.CardEscaped(where, "refused")
 			aerr := proxy.Record(c, a.d.Audit, audit.Event{Type: audit.EventCardEscapeBlocked, Outcome: audit.Failure,
