@@ -108,6 +108,9 @@ type Listen struct {
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
 	// HSTSMaxAge is the Strict-Transport-Security max-age in seconds.
 	HSTSMaxAge int `yaml:"hsts_max_age"`
+	// MaxHeaderBytes bounds a request's header block (names, values, the request line);
+	// a larger one is answered 431 before any handler runs. Default 32 KiB.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
 }
 
 // Admin configures the admin listener (metrics). It is plain HTTP and must stay on loopback

@@ -18,6 +18,7 @@ func Default() Config {
 			ShutdownGrace:     Duration(20 * time.Second),
 			MaxBodyBytes:      1 << 20,
 			HSTSMaxAge:        31536000,
+			MaxHeaderBytes:    32 << 10,
 		},
 		Admin: Admin{
 			Addr: "127.0.0.1:9090",

@@ -98,6 +98,7 @@ func TestParseFull(t *testing.T) {
 			ShutdownGrace:     Duration(10 * time.Second),
 			MaxBodyBytes:      2 << 20,
 			HSTSMaxAge:        600,
+			MaxHeaderBytes:    32 << 10,
 		},
 		Admin: Admin{Addr: "10.0.0.5:9100", AllowNonLoopback: true},
 		Upstream: Upstream{

@@ -32,6 +32,9 @@ func (l Listen) validate(p *problems) {
 	if l.RequestTimeout > 0 && l.WriteTimeout > 0 && l.RequestTimeout >= l.WriteTimeout {
 		p.addf("listen.request_timeout", "%s must be less than listen.write_timeout (%s)", l.RequestTimeout, l.WriteTimeout)
 	}
+	if l.MaxHeaderBytes < 4<<10 || l.MaxHeaderBytes > 1<<20 {
+		p.addf("listen.max_header_bytes", "must be between 4096 and 1048576, got %d", l.MaxHeaderBytes)
+	}
 	if l.MaxBodyBytes <= 0 {
 		p.addf("listen.max_body_bytes", "must be greater than 0, got %d", l.MaxBodyBytes)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -107,9 +108,9 @@ func (s *Server) summary(c echo.Context, v middleware.RequestLoggerValues) error
 		ev = s.log.Error()
 	}
 	ev = ev.Str(logging.FieldRequestID, v.RequestID).Str(logging.FieldRoute, route).Str(logging.FieldMethod, method).
-		Str(logging.FieldPath, v.URIPath).Int(logging.FieldStatus, v.Status).
+		Str(logging.FieldPath, clip(v.URIPath, maxLoggedPath)).Int(logging.FieldStatus, v.Status).
 		Float64(logging.FieldLatencyMS, float64(v.Latency.Microseconds())/1000).
-		Str(logging.FieldRemoteIP, v.RemoteIP).Str(logging.FieldUserAgent, v.UserAgent).
+		Str(logging.FieldRemoteIP, v.RemoteIP).Str(logging.FieldUserAgent, clip(v.UserAgent, maxLoggedHeader)).
 		Int64(logging.FieldBytesIn, c.Request().ContentLength).Int64(logging.FieldBytesOut, v.ResponseSize)
 	if q := c.Request().URL.Query(); len(q) > 0 {
 		keys := make([]string, 0, len(q))
@@ -157,4 +158,22 @@ func routeLabel(c echo.Context, s *Server, info *requestInfo, method string) str
 		return "api " + method + " " + p
 	}
 	return "passthrough"
+}
+
+// Logged client text is cut before the log writer scrubs it: the writer's work follows the
+// line's length, and a header may be up to listen.max_header_bytes.
+const (
+	maxLoggedHeader = 256
+	maxLoggedPath   = 1024
+)
+
+// clip cuts s to at most n bytes, on a UTF-8 boundary, marking the cut with "…".
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

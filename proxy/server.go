@@ -147,6 +147,7 @@ func (s *Server) Run(ctx context.Context, public, admin net.Listener) error {
 		ReadTimeout:       lc.ReadTimeout.D(),
 		WriteTimeout:      lc.WriteTimeout.D(),
 		IdleTimeout:       lc.IdleTimeout.D(),
+		MaxHeaderBytes:    int(lc.MaxHeaderBytes),
 		TLSConfig:         s.tls,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

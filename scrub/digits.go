@@ -11,89 +11,120 @@ import (
 // digits examines the run of digit groups starting at i: card numbers (with track data
 // around them), IBANs, SSNs and routing numbers. It fills f when it finds one and returns
 // where scanning resumes.
+//
+// The run is read group by group, only as far as the windows starting at the current group
+// need (a card spans at most maxGroups groups and 19 digits), and a group is read once per
+// call. A finding ends the call at the finding, so the rest of a run of chained card numbers
+// ("4242-4242-…") is read by the next calls, each from where the last one stopped: the work
+// stays linear in the input, whatever the run's length.
 func (s *Scrubber) digits(src []byte, i int, f *Finding) (int, bool) {
-	n := len(src)
-	// Count the run's digits first. No card (13 digits), SSN or routing number (9) fits in
-	// fewer than 9.
-	j, total := i, 0
-	for j < n {
-		if c := src[j]; c >= '0' && c <= '9' {
-			total++
-			j++
-			continue
-		}
-		if l := separatorAt(src, j); l > 0 && j+l < n && src[j+l] >= '0' && src[j+l] <= '9' {
-			j += l
-			continue
-		}
-		break
-	}
-	runEnd := j
 	if i >= 2 && isUpper(src[i-1]) {
 		if g, ok := iban(src, i); ok {
 			*f = g
 			return g.End, true
 		}
 	}
-	if total < 9 {
-		return runEnd, false
-	}
-	var buf [24]group
-	groups := buf[:0]
-	for j = i; j < runEnd; {
-		gs := j
-		for j < runEnd && src[j] >= '0' && src[j] <= '9' {
-			j++
+	r := runReader{src: src, j: i}
+	// SSNs and routing numbers are whole runs of three groups and of one: four groups tell.
+	r.fill(4)
+	for a := 0; ; a++ {
+		r.fill(a + maxGroups)
+		if a >= r.n {
+			break
 		}
-		groups = append(groups, group{gs, j})
-		if j < runEnd {
-			j += separatorAt(src, j)
+		if cardAt(src, r.g[:r.n], a, f) {
+			s.countWork(r.j - i)
+			return f.End, true
 		}
-	}
-	var ok bool
-	if ok = cardInGroups(src, groups, f); !ok {
-		if ok = ssn(src, groups, f); !ok {
-			ok = routing(src, groups, f)
+		if a >= 16 {
+			// Keep the window small: groups before a are never looked at again.
+			r.n = copy(r.g[:], r.g[a-maxGroups:r.n])
+			a = maxGroups
 		}
 	}
-	if ok {
+	if r.count <= 3 && (ssn(src, r.g[:r.n], f) || routing(src, r.g[:r.n], f)) {
+		s.countWork(r.j - i)
 		return f.End, true
 	}
-	return runEnd, false
+	end := r.end()
+	s.countWork(r.j - i)
+	return end, false
 }
 
-// cardInGroups tries windows of whole groups, longest first from each starting group, for a
-// card number; around one it looks for track data.
-func cardInGroups(src []byte, groups []group, f *Finding) bool {
+// runReader reads a run of digit groups joined by separators, a group at a time, into a
+// fixed window (no allocation: this runs on every digit run of every log line).
+type runReader struct {
+	src   []byte
+	j     int // the next byte to read
+	g     [24]group
+	n     int  // groups in g
+	count int  // groups read in all
+	done  bool // the run has ended
+}
+
+// fill reads groups until n of them are in the window or the run ends.
+func (r *runReader) fill(n int) {
+	src := r.src
+	for !r.done && r.n < n {
+		gs := r.j
+		for r.j < len(src) && isDigit(src[r.j]) {
+			r.j++
+		}
+		r.g[r.n] = group{gs, r.j}
+		r.n++
+		r.count++
+		if r.j >= len(src) {
+			r.done = true
+		} else if l := separatorAt(src, r.j); l > 0 && r.j+l < len(src) && isDigit(src[r.j+l]) {
+			r.j += l
+		} else {
+			r.done = true
+		}
+	}
+}
+
+// end reads the rest of the run, keeping no group, and returns where it ends: after its
+// last digit.
+func (r *runReader) end() int {
+	last := r.g[r.n-1].end
+	for !r.done {
+		r.n = 0
+		r.fill(1)
+		last = r.g[0].end
+	}
+	return last
+}
+
+// cardAt tries the windows of whole groups starting at group a, longest first, for a card
+// number; around one it looks for track data.
+func cardAt(src []byte, groups []group, a int, f *Finding) bool {
+	// A window whose first digit starts no issuer's range (a timestamp's 1) is no card.
+	if !issuerFirstDigits[src[groups[a].start]-'0'] {
+		return false
+	}
 	var digits [19]byte
-	for a := 0; a < len(groups); a++ {
-		// A window whose first digit starts no issuer's range (a timestamp's 1) is no card.
-		if !issuerFirstDigits[src[groups[a].start]-'0'] {
+	for b := min(len(groups)-1, a+maxGroups-1); b >= a; b-- {
+		total := 0
+		for g := a; g <= b; g++ {
+			total += groups[g].end - groups[g].start
+		}
+		if total < 13 || total > 19 {
 			continue
 		}
-		for b := min(len(groups)-1, a+maxGroups-1); b >= a; b-- {
-			total := 0
-			for g := a; g <= b; g++ {
-				total += groups[g].end - groups[g].start
-			}
-			if total < 13 || total > 19 {
-				continue
-			}
-			k := 0
-			for g := a; g <= b; g++ {
-				k += copy(digits[k:], src[groups[g].start:groups[g].end])
-			}
-			brand, ok := IsPAN(digits[:k])
-			if !ok || InHexToken(src, groups[a].start) || InHexToken(src, groups[b].start) {
-				continue
-			}
-			*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: brand,
-				First6: string(digits[:6]), Last4: string(digits[k-4 : k])}
-			if a == 0 && b == 0 {
-				*f = withTrack(src, *f)
-			}
-			return true
+		k := 0
+		for g := a; g <= b; g++ {
+			k += copy(digits[k:], src[groups[g].start:groups[g].end])
 		}
+		brand, ok := IsPAN(digits[:k])
+		if !ok || InHexToken(src, groups[a].start) || InHexToken(src, groups[b].start) {
+			continue
+		}
+		*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: brand,
+			First6: string(digits[:6]), Last4: string(digits[k-4 : k])}
+		if a == 0 && b == 0 {
+			*f = withTrack(src, *f)
+		}
+		return true
 	}
 	return false
 }
@@ -237,6 +268,9 @@ func routingKeyIn(ctx []byte) bool {
 	return bytes.Contains(l, []byte("routing")) || bytes.Contains(l, []byte("aba")) || bytes.Contains(l, []byte("rtn"))
 }
 
+// hexReach bounds InHexToken's look at the token around a digit group.
+const hexReach = 256
+
 func isHexLetter(c byte) bool { return c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // InHexToken reports whether the digit group at i lies in a hex string: its run of letters
@@ -244,11 +278,13 @@ func isHexLetter(c byte) bool { return c >= 'a' && c <= 'f' || c >= 'A' && c <= 
 // "x" prefix, as in "\x…" database dumps). Hashes, UUIDs and request ids are hex; a card
 // number glued to other letters ("card4242…") is not.
 func InHexToken(src []byte, i int) bool {
+	// Looked at up to hexReach bytes on each side: a hash or an id is shorter, and a run of
+	// letters and digits of any length must not cost its length for each card in it.
 	l, r := i, i
-	for l > 0 && isAlnum(src[l-1]) {
+	for l > 0 && i-l < hexReach && isAlnum(src[l-1]) {
 		l--
 	}
-	for r < len(src) && isAlnum(src[r]) {
+	for r < len(src) && r-i < hexReach && isAlnum(src[r]) {
 		r++
 	}
 	switch {

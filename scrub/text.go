@@ -88,12 +88,13 @@ func containsPAN(src []byte, depth int) bool {
 
 // Writer scrubs everything written through it before passing it on. It is the backstop under
 // every logger: each Write is scrubbed as a whole, so callers write whole lines (zerolog
-// does). It is safe for concurrent use when the underlying writer is.
+// does). It is safe for concurrent use when the underlying writer is: lines are scrubbed
+// concurrently, outside the lock, which only orders the writes, so one slow line (a long
+// header) never holds up another.
 type Writer struct {
 	s   *Scrubber
 	mu  sync.Mutex
 	dst io.Writer
-	buf []byte
 }
 
 // NewWriter returns a Writer that scrubs into dst with the default Scrubber.
@@ -105,15 +106,14 @@ func (s *Scrubber) NewWriter(dst io.Writer) *Writer { return &Writer{s: s, dst: 
 // Write scrubs p and writes the result. It reports len(p) written on success, as callers of a
 // transforming writer expect.
 func (w *Writer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	fs := w.s.appendFindings(nil, p)
 	out := p
-	if len(fs) > 0 {
-		w.buf = w.s.apply(w.buf[:0], p, fs)
-		out = w.buf
+	if fs := w.s.appendFindings(nil, p); len(fs) > 0 {
+		out = w.s.apply(nil, p, fs)
 	}
-	if _, err := w.dst.Write(out); err != nil {
+	w.mu.Lock()
+	_, err := w.dst.Write(out)
+	w.mu.Unlock()
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil
