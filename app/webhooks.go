@@ -59,6 +59,7 @@ func newWebhooks(cfg config.Config, d webhookDeps) (*WebhookParts, error) {
 	}
 	dl, err := webhooks.NewDeliverer(webhooks.DelivererOptions{
 		URL:    strings.TrimSuffix(cfg.Upstream.URL, "/") + w.DeliverPath,
+		SignV1: cfg.Upstream.SignatureV1,
 		Client: &http.Client{Transport: tr},
 		SigningKey: func() ([]byte, error) {
 			s, err := d.Secrets.Get(vault.SecretSigningKey)

@@ -132,6 +132,10 @@ type Upstream struct {
 	ResponseHeaderTimeout Duration `yaml:"response_header_timeout"`
 	// SignatureHeader is the header that carries tokenwall's signature of forwarded bodies.
 	SignatureHeader string `yaml:"signature_header"`
+	// SignatureV1 keeps sending the v1 signature (the body alone) beside v2 (purpose,
+	// method, path, query and body, with a nonce), for apps not yet verifying v2: the
+	// transition. Turn it off once the app verifies v2. Default true.
+	SignatureV1 bool `yaml:"signature_v1"`
 	// CACertFile, when set, is a PEM bundle of the CAs trusted for an https upstream (a
 	// private CA); the system roots are used otherwise.
 	CACertFile string `yaml:"ca_cert_file"`

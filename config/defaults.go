@@ -27,6 +27,7 @@ func Default() Config {
 			MaxIdleConnsPerHost:   64,
 			ResponseHeaderTimeout: Duration(20 * time.Second),
 			SignatureHeader:       "Tokenwall-Signature",
+			SignatureV1:           true,
 		},
 		Store:    Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
 		Audit:    Audit{CheckpointEvery: 1000, RetentionDays: 400, CryptoperiodDays: 365},

@@ -191,7 +191,7 @@ func TestEnvFieldsCoverEveryScalar(t *testing.T) {
 	}
 	// listen 12, admin 2, upstream 5, vault 11 + auth 5, gateway.stripe 3, log 2, scrub 1,
 	// store 5, audit 3, webhooks 13, api 9.
-	if got, want := len(fields), 72; got != want {
+	if got, want := len(fields), 73; got != want {
 		t.Errorf("got %d overridable fields, want %d: a field was added or lost", got, want)
 	}
 	for name := range fields {

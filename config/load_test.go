@@ -106,6 +106,7 @@ func TestParseFull(t *testing.T) {
 			MaxIdleConnsPerHost:   8,
 			ResponseHeaderTimeout: Duration(15 * time.Second),
 			SignatureHeader:       "X-Sig",
+			SignatureV1:           true,
 		},
 		Vault: Vault{
 			Address:    "https://vault:8200",

@@ -88,6 +88,8 @@ type received struct {
 	Body                      []byte
 	Header                    http.Header
 	SignatureErr              error
+	// SignatureV2Err is the v2 verification, for the route's purpose, v1 refused.
+	SignatureV2Err error
 }
 
 // upstream is the billing app stand-in: a real TLS server that verifies tokenwall's signature
@@ -97,17 +99,25 @@ type upstream struct {
 	mu   sync.Mutex
 	reqs []received
 	key  []byte
+	v2   *signature.Verifier
 	// delay, when set, is slept before answering (graceful shutdown tests).
 	delay time.Duration
 }
 
 func newUpstream(t *testing.T, key []byte) *upstream {
 	u := &upstream{key: key}
+	u.v2 = &signature.Verifier{Keys: func() [][]byte { return [][]byte{u.key} }}
 	u.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		sigErr := signature.Verify(r.Header.Get(signature.Header), body, [][]byte{u.key}, signature.DefaultTolerance, time.Now())
+		purpose := signature.PurposeCheckout
+		if r.URL.Path == "/webhooks/tokenwall" {
+			purpose = signature.PurposeWebhook
+		}
+		v2Err := u.v2.Verify(r.Header.Get(signature.Header), signature.Of(r, purpose), body)
 		u.mu.Lock()
-		u.reqs = append(u.reqs, received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body, Header: r.Header.Clone(), SignatureErr: sigErr})
+		u.reqs = append(u.reqs, received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body, Header: r.Header.Clone(),
+			SignatureErr: sigErr, SignatureV2Err: v2Err})
 		d := u.delay
 		u.mu.Unlock()
 		if d > 0 {

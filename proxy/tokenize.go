@@ -54,8 +54,11 @@ func (s *Server) tokenizeHandler(rt config.Route) echo.HandlerFunc {
 		if aerr := s.recordTokenization(c, t, err); err != nil || aerr != nil {
 			return errors.Join(err, aerr)
 		}
-		sig := signature.Sign(s.now(), out, signingKey.Reveal())
-		fwd := r.Clone(withSignature(r.Context(), sig))
+		now, nonce, key, withV1 := s.now(), signature.NewNonce(), signingKey.Reveal(), s.cfg.Upstream.SignatureV1
+		sign := func(o *http.Request) string {
+			return signature.SignV2(now, nonce, signature.Of(o, signature.PurposeCheckout), out, withV1, key)
+		}
+		fwd := r.Clone(withSignature(r.Context(), sign))
 		fwd.Body = io.NopCloser(bytes.NewReader(out))
 		fwd.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out)), nil }
 		fwd.ContentLength = int64(len(out))

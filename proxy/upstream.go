@@ -19,9 +19,12 @@ import (
 
 type signatureKey struct{}
 
-// withSignature marks a request whose forwarded body tokenwall has signed.
-func withSignature(ctx context.Context, sig string) context.Context {
-	return context.WithValue(ctx, signatureKey{}, sig)
+// signFunc signs a forwarded request as the app will receive it (its final path and query).
+type signFunc func(out *http.Request) string
+
+// withSignature marks a request whose forwarded body tokenwall signs with sign.
+func withSignature(ctx context.Context, sign signFunc) context.Context {
+	return context.WithValue(ctx, signatureKey{}, sign)
 }
 
 // UpstreamTransport is the transport to the billing app: its keep-alive pool, response
@@ -65,8 +68,8 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 			acceptedEncodings(pr.Out.Header)
 			// Only tokenwall signs: a client-sent signature header never reaches the app.
 			pr.Out.Header.Del(sigHeader)
-			if sig, ok := pr.In.Context().Value(signatureKey{}).(string); ok {
-				pr.Out.Header.Set(sigHeader, sig)
+			if sign, ok := pr.In.Context().Value(signatureKey{}).(signFunc); ok {
+				pr.Out.Header.Set(sigHeader, sign(pr.Out))
 			}
 			// The app logs the same request id as tokenwall, so one checkout can be followed
 			// across both.
@@ -79,7 +82,7 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 			watch(resp)
 			if info := infoFrom(resp.Request.Context()); info != nil {
 				info.upstreamStatus = resp.StatusCode
-				if _, signed := resp.Request.Context().Value(signatureKey{}).(string); signed {
+				if _, signed := resp.Request.Context().Value(signatureKey{}).(signFunc); signed {
 					// tokenwall sets no-store on tokenization routes; one header, not two.
 					resp.Header.Del("Cache-Control")
 				}

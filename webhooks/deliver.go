@@ -60,6 +60,8 @@ type DelivererOptions struct {
 	// Client sends the deliveries (a default client when nil). It is copied with redirects
 	// disabled: a 3xx is a failed delivery, not a reason to POST elsewhere.
 	Client *http.Client
+	// SignV1 adds the v1 signature beside v2 (upstream.signature_v1, the transition).
+	SignV1 bool
 	// SigningKey returns the key deliveries are signed with (Sign, SignatureHeader); read at
 	// every round, so a rotated key is used at once.
 	SigningKey func() ([]byte, error)
@@ -282,7 +284,7 @@ func (d *Deliverer) post(ctx context.Context, it store.OutboxItem, key []byte) (
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tokenwall-webhooks")
-	req.Header.Set(signature.Header, signature.Sign(d.o.Now(), it.Payload, key))
+	req.Header.Set(signature.Header, signature.SignV2(d.o.Now(), signature.NewNonce(), signature.Of(req, signature.PurposeWebhook), it.Payload, d.o.SignV1, key))
 	req.Header.Set(EventIDHeader, it.ID)
 	req.Header.Set(EventTypeHeader, it.Type)
 	resp, err := d.client.Do(req)

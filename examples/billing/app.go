@@ -24,12 +24,17 @@ type Options struct {
 	SigningKeys func() [][]byte
 	// MaxBody is the largest request body accepted, in bytes; DefaultMaxBody when not set.
 	MaxBody int64
+	// RefuseV1 refuses requests signed with v1 only (the transition to v2 is over). By
+	// default they are still taken; v2 signatures are always checked for their purpose,
+	// method, path and query, and their nonce is taken once.
+	RefuseV1 bool
 }
 
 // App is the billing application's HTTP handler.
 type App struct {
 	mux      *http.ServeMux
 	keys     func() [][]byte
+	verifier *signature.Verifier
 	maxBody  int64
 	page     *template.Template
 	pageErr  error
@@ -45,6 +50,7 @@ func New(o Options) *App {
 		maxBody:  o.MaxBody,
 		received: newReceivedLog(MaxReceived),
 	}
+	a.verifier = &signature.Verifier{Keys: a.signingKeys, AllowV1: !o.RefuseV1}
 	if a.maxBody <= 0 {
 		a.maxBody = DefaultMaxBody
 	}
@@ -87,7 +93,7 @@ func (a *App) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *App) handleOtherPost(w http.ResponseWriter, r *http.Request) {
-	if _, ok := a.readSigned(w, r); !ok {
+	if _, ok := a.readSigned(w, r, signature.PurposeCheckout); !ok {
 		return
 	}
 	http.NotFound(w, r)
@@ -95,17 +101,13 @@ func (a *App) handleOtherPost(w http.ResponseWriter, r *http.Request) {
 
 // readSigned reads r's body, verifies tokenwall's signature on it and records it whatever
 // the outcome. When the body cannot be used it writes the error response and returns false.
-func (a *App) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func (a *App) readSigned(w http.ResponseWriter, r *http.Request, purpose string) ([]byte, bool) {
 	// The body is read here first, and handed back to VerifyRequest, so that a refused body
 	// is recorded too: VerifyRequest returns nothing when the signature does not match.
 	raw, readErr := io.ReadAll(io.LimitReader(r.Body, a.maxBody+1))
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 
-	var keys [][]byte
-	if a.keys != nil {
-		keys = a.keys()
-	}
-	body, err := signature.VerifyRequest(r, keys, a.maxBody)
+	body, err := a.verifier.VerifyRequest(r, purpose, a.maxBody)
 	if readErr != nil {
 		err = readErr
 	}
@@ -133,4 +135,12 @@ func (a *App) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) 
 		http.Error(w, notThroughTokenwall, http.StatusUnauthorized)
 	}
 	return nil, false
+}
+
+// signingKeys is the keys tokenwall signs with (none when no source is set).
+func (a *App) signingKeys() [][]byte {
+	if a.keys == nil {
+		return nil
+	}
+	return a.keys()
 }

@@ -3,6 +3,7 @@ package billing
 import (
 	"bytes"
 	"embed"
+	"github.com/tokenwall/tokenwall/signature"
 	"html/template"
 	"mime"
 	"net/http"
@@ -90,7 +91,7 @@ func (a *App) handleCSS(w http.ResponseWriter, _ *http.Request) {
 
 // handleSubmit receives the checkout form after tokenwall has replaced the card fields.
 func (a *App) handleSubmit(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readSigned(w, r)
+	body, ok := a.readSigned(w, r, signature.PurposeCheckout)
 	if !ok {
 		return
 	}

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"encoding/json"
+	"github.com/tokenwall/tokenwall/signature"
 	"io"
 	"net/http"
 	"sync"
@@ -61,7 +62,7 @@ func (a *App) WebhookEvents() []WebhookEvent { return a.webhooks.list() }
 // once, so a repeat is answered 200 (tokenwall stops retrying) but not processed again.
 // Acting on an event is left to the feature that needs it.
 func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readSigned(w, r)
+	body, ok := a.readSigned(w, r, signature.PurposeWebhook)
 	if !ok {
 		return
 	}
