@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/tokenwall/tokenwall/signature"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,9 +44,14 @@ func TestDeliverSignedAndPurged(t *testing.T) {
 	if g.id != res.EventID || g.typ != "payment_intent.succeeded" || !bytes.Equal(g.body, payload) {
 		t.Errorf("delivery id %q type %q body equal %v", g.id, g.typ, bytes.Equal(g.body, payload))
 	}
-	// Signed with the delivery key at the deliverer's clock: nothing else verifies.
-	if want := webhooks.Sign(e.clock.Now(), g.body, signingKey); g.sig != want {
-		t.Errorf("signature %q, want %q", g.sig, want)
+	// Signed with the delivery key at the deliverer's clock, v2 for a webhook (and v1 beside it,
+	// the transition): nothing else verifies.
+	v := &signature.Verifier{Keys: func() [][]byte { return [][]byte{signingKey} }, Now: e.clock.Now}
+	if err := v.Verify(g.sig, signature.Request{Purpose: signature.PurposeWebhook, Method: http.MethodPost, Path: g.path}, g.body); err != nil {
+		t.Errorf("signature %q: v2 %v", g.sig, err)
+	}
+	if !strings.HasPrefix(g.sig, "t="+strconv.FormatInt(e.clock.Now().Unix(), 10)+",") {
+		t.Errorf("signature %q is not timed at the deliverer's clock", g.sig)
 	}
 	if err := webhooks.Verify(g.sig, g.body, [][]byte{secretNew}, webhooks.DefaultTolerance, e.clock.Now()); err == nil {
 		t.Error("the delivery verifies with the gateway's secret")

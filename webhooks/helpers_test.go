@@ -27,6 +27,7 @@ import (
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/store/sqlite"
 	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/vault"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 
@@ -112,7 +113,7 @@ func newEnv(t testing.TB, edit func(*webhooks.ReceiverOptions)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	tr, err := audit.New(audit.Options{Store: st, Key: func() ([]byte, error) { return auditKey, nil }, Signer: newLocalSigner(t)})
+	tr, err := audit.New(audit.Options{Store: st, Key: func() (vault.Secret, error) { return vault.NewSecret(vault.SecretAuditKey, auditKey, 1), nil }, Signer: newLocalSigner(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,9 @@ func (e *env) deliverer(url string, client *http.Client, edit func(*webhooks.Del
 	o := webhooks.DelivererOptions{
 		URL: url, Client: client,
 		SigningKey: func() ([]byte, error) { return signingKey, nil },
-		Store:      e.st, Audit: e.trail, Owner: "replica-1",
+		// The transition, as tokenwall's default: the test apps verify v1.
+		SignV1: true,
+		Store:  e.st, Audit: e.trail, Owner: "replica-1",
 		Now: e.clock.Now, Rand: pcg(),
 	}
 	if edit != nil {
@@ -252,6 +255,7 @@ type delivery struct {
 	body    []byte
 	sig     string // the Tokenwall-Signature header
 	sigErr  error  // webhooks.Verify's verdict on it
+	path    string // the path the app received the delivery on
 	status  int    // what the app answered
 }
 
@@ -283,7 +287,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := delivery{id: r.Header.Get(webhooks.EventIDHeader), typ: r.Header.Get(webhooks.EventTypeHeader), body: body,
-		sig:    r.Header.Get(webhooks.SignatureHeader),
+		sig: r.Header.Get(webhooks.SignatureHeader), path: r.URL.EscapedPath(),
 		sigErr: webhooks.Verify(r.Header.Get(webhooks.SignatureHeader), body, [][]byte{a.key}, webhooks.DefaultTolerance, a.clock.Now())}
 	a.mu.Lock()
 	d.status = http.StatusOK

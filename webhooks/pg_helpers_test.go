@@ -15,6 +15,7 @@ import (
 	"github.com/tokenwall/tokenwall/store/pgtest"
 	"github.com/tokenwall/tokenwall/store/postgres"
 	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/vault"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 
@@ -101,7 +102,7 @@ func newPGReplica(tb testing.TB, dsn, name string, signer audit.Signer) *pgRepli
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = st.Close() })
-	tr, err := audit.New(audit.Options{Store: st, Key: func() ([]byte, error) { return auditKey, nil }, Signer: signer})
+	tr, err := audit.New(audit.Options{Store: st, Key: func() (vault.Secret, error) { return vault.NewSecret(vault.SecretAuditKey, auditKey, 1), nil }, Signer: signer})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -133,7 +134,9 @@ func (r *pgReplica) newDeliverer(tb testing.TB, url string, client *http.Client,
 	o := webhooks.DelivererOptions{
 		URL: url, Client: client,
 		SigningKey: func() ([]byte, error) { return signingKey, nil },
-		Store:      r.st, Audit: r.trail, Owner: r.name,
+		// The transition, as tokenwall's default: the test apps verify v1.
+		SignV1: true,
+		Store:  r.st, Audit: r.trail, Owner: r.name,
 		Now: time.Now,
 	}
 	if edit != nil {
