@@ -182,9 +182,8 @@ func (a *App) openTrail(ctx context.Context, signer audit.Signer, scrubber *scru
 	}
 	a.trail, err = audit.New(audit.Options{
 		Store: a.store,
-		Key: func() ([]byte, error) {
-			s, err := a.cache.Get(vault.SecretAuditKey)
-			return s.Reveal(), err
+		Key: func() (vault.Secret, error) {
+			return a.cache.Get(vault.SecretAuditKey)
 		},
 		Signer:          signer,
 		CheckpointEvery: int64(a.cfg.Audit.CheckpointEvery),

@@ -60,6 +60,7 @@ func provisioned(t *testing.T) (config.Config, []byte) {
 		t.Fatal(err)
 	}
 	cfg.Listen.Addr, cfg.Admin.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Listen.PublicHosts = []string{"127.0.0.1"}
 	cfg.Upstream.URL = "http://127.0.0.1:9"
 	cfg.Gateway.Stripe.APIURL = "http://127.0.0.1:9"
 	cfg.Log.File = filepath.Join(dir, "tokenwall.log")
@@ -84,7 +85,7 @@ func trailEvents(t *testing.T, cfg config.Config, auditKey []byte) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := audit.Verify(ctx, st, auditKey, c.Transit(cfg.Vault.TransitMount, cfg.Vault.TransitKey), 0, 0); err != nil || !res.OK {
+	if res, err := audit.Verify(ctx, st, audit.StaticKey(auditKey), c.Transit(cfg.Vault.TransitMount, cfg.Vault.TransitKey), 0, 0); err != nil || !res.OK {
 		t.Fatalf("audit trail does not verify: %v %+v", err, res)
 	}
 	var evs []string

@@ -32,6 +32,7 @@ func (m *reportMaker) Build(ctx context.Context, from, to time.Time) (report.Rep
 	a := m.a
 	return evidence.Build(ctx, evidence.Sources{Config: a.cfg, Store: a.store, Transit: m.transit,
 		ReadSecret: func(_ context.Context, name, _ string) (vault.Secret, error) { return a.cache.Get(name) },
+		AuditKeys:  audit.VaultKeys(a.client, a.cfg.Vault.AuditKeyPath, 0),
 		APIKeys: func(context.Context) ([]report.KeyInfo, error) {
 			s, err := a.cache.Get(vault.SecretAPIKeys)
 			if err != nil {

@@ -21,6 +21,8 @@ import (
 var (
 	sharedVault *devstack.Vault
 	transit     *vault.Transit
+	// kv is a root client of sharedVault, for the audit keys' KV versions.
+	kv *vault.Client
 )
 
 func TestMain(m *testing.M) { os.Exit(runMain(m)) }
@@ -45,16 +47,16 @@ func runMain(m *testing.M) int {
 	tokenFile := filepath.Join(os.TempDir(), fmt.Sprintf("audit-vault-token-%d", os.Getpid()))
 	_ = os.WriteFile(tokenFile, []byte(sharedVault.Token), 0o600)
 	defer os.Remove(tokenFile)
-	c, err := vault.Dial(ctx, vault.Options{Address: sharedVault.Addr, Timeout: 5 * time.Second, KVMount: "secret",
+	kv, err = vault.Dial(ctx, vault.Options{Address: sharedVault.Addr, Timeout: 5 * time.Second, KVMount: "secret",
 		Auth: vault.Auth{Method: "token", TokenFile: tokenFile}})
 	if err == nil {
-		err = c.EnableTransitKey(ctx, "transit", "tokenwall-audit")
+		err = kv.EnableTransitKey(ctx, "transit", "tokenwall-audit")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "audit tests:", err)
 		return 1
 	}
-	transit = c.Transit("transit", "tokenwall-audit")
+	transit = kv.Transit("transit", "tokenwall-audit")
 	code := m.Run()
 	for _, f := range cleanups {
 		f()
@@ -104,12 +106,17 @@ func hmacKey(t *testing.T) []byte {
 	return k
 }
 
+// staticSecret is Options.Key for one key, as version 1 of the audit key.
+func staticSecret(key []byte) func() (vault.Secret, error) {
+	return func() (vault.Secret, error) { return vault.NewSecret(vault.SecretAuditKey, key, 1), nil }
+}
+
 // fill records n events from 4 goroutines through a Trail with a checkpoint every 10, in two
 // halves with a signed checkpoint between them, so that every trail has at least two
 // checkpoints however group commit batches the appends.
 func fill(t *testing.T, st store.Store, key []byte, n int) {
 	t.Helper()
-	tr, err := New(Options{Store: st, Key: func() ([]byte, error) { return key, nil }, Signer: transit, CheckpointEvery: 10})
+	tr, err := New(Options{Store: st, Key: staticSecret(key), Signer: transit, CheckpointEvery: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +150,7 @@ func fill(t *testing.T, st store.Store, key []byte, n int) {
 
 func verify(t *testing.T, st store.Store, key []byte) Result {
 	t.Helper()
-	res, err := Verify(context.Background(), st, key, transit, 0, 0)
+	res, err := Verify(context.Background(), st, StaticKey(key), transit, 0, 0)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -250,7 +257,7 @@ func TestWrongKeyFailsVerification(t *testing.T) {
 func TestSensitiveRecordIsRefused(t *testing.T) {
 	st, _ := openSQLite(t)
 	key := hmacKey(t)
-	tr, err := New(Options{Store: st, Key: func() ([]byte, error) { return key, nil }, Signer: transit})
+	tr, err := New(Options{Store: st, Key: staticSecret(key), Signer: transit})
 	if err != nil {
 		t.Fatal(err)
 	}

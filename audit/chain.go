@@ -12,7 +12,11 @@ import (
 )
 
 // recordHash is SHA-256 over the previous hash and the record's fields, each
-// length-prefixed, so that no two different records encode alike.
+// length-prefixed, so that no two different records encode alike. A record that names its
+// key version (KeyVersion > 0) ends with that version, so the chain covers it and the MAC,
+// which is over this hash, binds the record to the one key version that made it. A record
+// without one (0: written before versions were recorded) encodes as it always did, so trails
+// written then still verify; the two encodings differ in length and so never collide.
 func recordHash(r store.AuditRecord) []byte {
 	return hashInto(sha256.New(), r)
 }
@@ -34,11 +38,16 @@ func hashInto(h hash.Hash, r store.AuditRecord) []byte {
 	for _, s := range []string{r.Actor, r.Event, r.Outcome, r.Reason, r.SourceIP, r.RequestID, r.Resource, r.Details} {
 		field([]byte(s))
 	}
+	if r.KeyVersion != 0 {
+		binary.BigEndian.PutUint64(b[:], uint64(r.KeyVersion))
+		h.Write(b[:])
+	}
 	return h.Sum(nil)
 }
 
 // recordMAC is HMAC-SHA256 of the hash with the audit key from Vault: recomputing hashes
-// after an edit is not enough to forge a record without that key.
+// after an edit is not enough to forge a record without that key. The hash covers the key
+// version, so a record cannot claim a version other than the one that MACed it.
 func recordMAC(key, hash []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write(hash)

@@ -31,6 +31,9 @@ const (
 	EventSecretRefreshFailed   = "secret_refresh_failed"
 	EventAdminAccess           = "admin_access"
 	EventReportGenerated       = "report_generated"
+	// EventAuditKeyRotated records a new version of the audit HMAC key (tokenwall audit
+	// rotate-key); its details name the new and the previous version.
+	EventAuditKeyRotated = "audit_key_rotated"
 	// The intents of gateway calls with side effects, written (durably) before the call: a
 	// call whose intent cannot be written is not made, so the gateway never acts unaudited.
 	// The outcome record (charge, capture, …) follows the call.

@@ -23,9 +23,12 @@ type exported struct {
 	RequestID string          `json:"request_id,omitempty"`
 	Resource  string          `json:"resource,omitempty"`
 	Details   json.RawMessage `json:"details,omitempty"`
-	PrevHash  string          `json:"prev_hash"`
-	Hash      string          `json:"hash"`
-	MAC       string          `json:"mac"`
+	// KeyVersion is the audit key version that made MAC (0: none named, a record from
+	// before schema 3); a receiver re-checking hashes needs it, as the hash covers it.
+	KeyVersion int    `json:"key_version"`
+	PrevHash   string `json:"prev_hash"`
+	Hash       string `json:"hash"`
+	MAC        string `json:"mac"`
 }
 
 // Export writes the records from from to to (0: all) as JSON lines, for a SIEM. Hashes and
@@ -36,7 +39,7 @@ func Export(ctx context.Context, st store.Audit, w io.Writer, from, to int64) (i
 	err := st.AuditRange(ctx, from, to, func(r store.AuditRecord) error {
 		e := exported{Seq: r.Seq, Time: r.Time.UTC().Format(time.RFC3339Nano), Actor: r.Actor, Event: r.Event,
 			Outcome: r.Outcome, Reason: r.Reason, SourceIP: r.SourceIP, RequestID: r.RequestID, Resource: r.Resource,
-			PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash), MAC: hex.EncodeToString(r.MAC)}
+			KeyVersion: r.KeyVersion, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash), MAC: hex.EncodeToString(r.MAC)}
 		if r.Details != "" {
 			e.Details = json.RawMessage(r.Details)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenwall/tokenwall/scrub"
 	"github.com/tokenwall/tokenwall/store"
+	"github.com/tokenwall/tokenwall/vault"
 )
 
 // Errors of Record.
@@ -34,9 +35,11 @@ type Signer interface {
 // Options configure a Trail.
 type Options struct {
 	Store store.Audit
-	// Key returns the HMAC key (from the Vault cache); it is read at every batch so a
-	// rotated key is used at once.
-	Key func() ([]byte, error)
+	// Key returns the HMAC key with its KV v2 version (from the Vault cache); it is read at
+	// every batch so a rotated key is used at once, and each record names the version that
+	// MACed it. A key without a version (0) writes records that name none, as before
+	// schema 3; Verify checks those with the legacy key (see VaultKeys).
+	Key func() (vault.Secret, error)
 	// Signer signs checkpoints.
 	Signer Signer
 	// CheckpointEvery: each time the head crosses a multiple of it, the head is signed
@@ -184,7 +187,11 @@ func (t *Trail) writer() {
 }
 
 func (t *Trail) flush(batch []*pending) {
-	key, err := t.o.Key()
+	secret, err := t.o.Key()
+	key, version := secret.Reveal(), secret.Version()
+	if err == nil && (len(key) == 0 || version < 0) {
+		err = fmt.Errorf("audit key: empty or without a valid version (%d)", version)
+	}
 	var lastSeq int64
 	if err == nil {
 		err = t.o.Store.AppendAudit(context.Background(), func(head store.Head) ([]store.AuditRecord, error) {
@@ -193,7 +200,7 @@ func (t *Trail) flush(batch []*pending) {
 			for i, p := range batch {
 				r := p.rec
 				seq++
-				r.Seq, r.PrevHash = seq, prev
+				r.Seq, r.PrevHash, r.KeyVersion = seq, prev, version
 				r.Hash = recordHash(r)
 				r.MAC = recordMAC(key, r.Hash)
 				recs[i], prev = r, r.Hash

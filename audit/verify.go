@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"hash"
 
 	"github.com/tokenwall/tokenwall/store"
 )
@@ -30,9 +32,14 @@ func (r *Result) fail(seq int64, format string, args ...any) {
 
 // Verify checks the trail from from to to (0 and 0: all of it): the sequence has no gaps,
 // each record links to the previous one, its hash matches its fields, its MAC matches the
-// key, the head matches the last record, and each checkpoint matches its record and carries
-// a valid Vault signature. A trail pruned to a checkpoint starts from that checkpoint's hash.
-func Verify(ctx context.Context, st store.Audit, key []byte, signer Signer, from, to int64) (Result, error) {
+// version of the audit key it names (keys gives each version; VaultKeys reads them from
+// Vault, StaticKey is one key for all), the head matches the last record, and each
+// checkpoint matches its record and carries a valid Vault signature. A trail pruned to a
+// checkpoint starts from that checkpoint's hash.
+func Verify(ctx context.Context, st store.Audit, keys Keys, signer Signer, from, to int64) (Result, error) {
+	if keys == nil {
+		return Result{}, errors.New("audit: verify needs the audit keys")
+	}
 	first, last, err := st.AuditBounds(ctx)
 	if err != nil {
 		return Result{}, err
@@ -53,7 +60,7 @@ func Verify(ctx context.Context, st store.Audit, key []byte, signer Signer, from
 		cpAt[c.Seq] = c
 	}
 	prev := chainStart(ctx, st, &res, cpAt, first, last)
-	hashes, prev, err := verifyRecords(ctx, st, key, &res, cpAt, prev)
+	hashes, prev, err := verifyRecords(ctx, st, newMACs(keys), &res, cpAt, prev)
 	if err != nil {
 		return res, err
 	}
@@ -92,11 +99,12 @@ func chainStart(ctx context.Context, st store.Audit, res *Result, cpAt map[int64
 // verifyRecords walks the records in range, checking sequence, links, hashes and MACs. It
 // returns the hashes of the records that have a checkpoint, for verifyCheckpoints, and the
 // last record's hash, for verifyHead.
-func verifyRecords(ctx context.Context, st store.Audit, key []byte, res *Result, cpAt map[int64]store.Checkpoint, prev []byte) (map[int64][]byte, []byte, error) {
+func verifyRecords(ctx context.Context, st store.Audit, m *macs, res *Result, cpAt map[int64]store.Checkpoint, prev []byte) (map[int64][]byte, []byte, error) {
 	expect := res.From
 	hashes := map[int64][]byte{}
-	// One hasher and one MAC for the whole walk: allocating them per record dominated.
-	hasher, mac := sha256.New(), hmac.New(sha256.New, key)
+	// One hasher for the whole walk (and one MAC per key version): allocating them per
+	// record dominated.
+	hasher := sha256.New()
 	err := st.AuditRange(ctx, res.From, res.To, func(r store.AuditRecord) error {
 		res.Records++
 		if r.Seq != expect {
@@ -108,10 +116,8 @@ func verifyRecords(ctx context.Context, st store.Audit, key []byte, res *Result,
 		if !bytes.Equal(hashInto(hasher, r), r.Hash) {
 			res.fail(r.Seq, "record %d was changed: its hash does not match its fields", r.Seq)
 		}
-		mac.Reset()
-		mac.Write(r.Hash)
-		if !hmac.Equal(mac.Sum(nil), r.MAC) {
-			res.fail(r.Seq, "record %d has a MAC that the audit key did not make", r.Seq)
+		if err := m.check(ctx, res, r); err != nil {
+			return err
 		}
 		if _, ok := cpAt[r.Seq]; ok {
 			hashes[r.Seq] = r.Hash
@@ -120,6 +126,66 @@ func verifyRecords(ctx context.Context, st store.Audit, key []byte, res *Result,
 		return nil
 	})
 	return hashes, prev, err
+}
+
+// macs checks records' MACs, keeping one HMAC per key version for the walk and
+// remembering the versions keys could not give.
+type macs struct {
+	keys      Keys
+	byVersion map[int]hash.Hash
+	missing   map[int]error
+}
+
+func newMACs(keys Keys) *macs {
+	return &macs{keys: keys, byVersion: map[int]hash.Hash{}, missing: map[int]error{}}
+}
+
+// check verifies r's MAC with the key version r names, reporting a bad record in res; only
+// an error that stops the walk (Vault unreachable, say) is returned.
+func (m *macs) check(ctx context.Context, res *Result, r store.AuditRecord) error {
+	if r.KeyVersion < 0 {
+		res.fail(r.Seq, "record %d names audit key version %d, which cannot exist", r.Seq, r.KeyVersion)
+		return nil
+	}
+	mac, err := m.forVersion(ctx, r.KeyVersion)
+	switch {
+	case errors.Is(err, ErrUnknownKeyVersion):
+		res.fail(r.Seq, "record %d names an audit key version that cannot be read: %v", r.Seq, err)
+		return nil
+	case err != nil:
+		return fmt.Errorf("audit: verify record %d: %w", r.Seq, err)
+	}
+	mac.Reset()
+	mac.Write(r.Hash)
+	switch {
+	case hmac.Equal(mac.Sum(nil), r.MAC):
+	case r.KeyVersion == 0:
+		res.fail(r.Seq, "record %d has a MAC that the legacy audit key did not make (the record names no key version: "+
+			"it predates versioned records, or was edited to look so)", r.Seq)
+	default:
+		res.fail(r.Seq, "record %d has a MAC that version %d of the audit key did not make", r.Seq, r.KeyVersion)
+	}
+	return nil
+}
+
+// forVersion is the HMAC with the key of version v.
+func (m *macs) forVersion(ctx context.Context, v int) (hash.Hash, error) {
+	if mac, ok := m.byVersion[v]; ok {
+		return mac, nil
+	}
+	if err, ok := m.missing[v]; ok {
+		return nil, err
+	}
+	key, err := m.keys(ctx, v)
+	if errors.Is(err, ErrUnknownKeyVersion) {
+		m.missing[v] = err
+	}
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(sha256.New, key)
+	m.byVersion[v] = mac
+	return mac, nil
 }
 
 // verifyHead checks the chain head against the last record (prev is its hash) and returns

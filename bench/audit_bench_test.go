@@ -21,6 +21,7 @@ import (
 	"github.com/tokenwall/tokenwall/store/pgtest"
 	"github.com/tokenwall/tokenwall/store/postgres"
 	"github.com/tokenwall/tokenwall/store/sqlite"
+	"github.com/tokenwall/tokenwall/vault"
 )
 
 // localSigner stands in for Vault transit in benchmarks, so the figures are the trail's own
@@ -117,7 +118,7 @@ func openSQLiteTrail(b testing.TB) (*sqlite.Store, *audit.Trail, localSigner) {
 var benchSigner = newLocalSigner()
 
 func newTrail(b testing.TB, st store.Audit) *audit.Trail {
-	tr, err := audit.New(audit.Options{Store: st, Key: func() ([]byte, error) { return benchKey, nil }, Signer: benchSigner})
+	tr, err := audit.New(audit.Options{Store: st, Key: func() (vault.Secret, error) { return vault.NewSecret(vault.SecretAuditKey, benchKey, 1), nil }, Signer: benchSigner})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 	wg.Wait()
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := audit.Verify(context.Background(), st, benchKey, signer, 0, 0)
+		res, err := audit.Verify(context.Background(), st, audit.StaticKey(benchKey), signer, 0, 0)
 		if err != nil || !res.OK || res.Records != n {
 			b.Fatalf("verify: %+v %v", res, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/audit/report"
 	"github.com/tokenwall/tokenwall/store"
+	"github.com/tokenwall/tokenwall/vault"
 )
 
 // reportRecords is how many audit records BenchmarkReportBuild reads (REPORT_RECORDS to
@@ -27,7 +28,7 @@ func reportRecords() int {
 // big group commits.
 func seedTrail(b *testing.B, n int) store.Store {
 	st, _, _ := openSQLiteTrail(b)
-	tr, err := audit.New(audit.Options{Store: st, Key: func() ([]byte, error) { return benchKey, nil }, Signer: benchSigner,
+	tr, err := audit.New(audit.Options{Store: st, Key: func() (vault.Secret, error) { return vault.NewSecret(vault.SecretAuditKey, benchKey, 1), nil }, Signer: benchSigner,
 		MaxBatch: 2048, CheckpointEvery: 10_000})
 	if err != nil {
 		b.Fatal(err)
@@ -78,7 +79,7 @@ func BenchmarkReportBuild(b *testing.B) {
 			r, err := report.Build(context.Background(), report.Inputs{From: from, To: to, Now: to, Store: st, RetentionDays: 400,
 				CryptoperiodDays: 365,
 				Verify: func(ctx context.Context, f, t int64) (report.ChainEvidence, error) {
-					res, err := audit.Verify(ctx, st, benchKey, benchSigner, f, t)
+					res, err := audit.Verify(ctx, st, audit.StaticKey(benchKey), benchSigner, f, t)
 					return report.ChainEvidence{OK: res.OK, Records: res.Records, Checkpoints: int64(res.Checkpoints)}, err
 				}})
 			if err != nil || r.Summary.Records != int64(n) || !r.Evidence.Chain.OK {

@@ -88,6 +88,8 @@ func newStack(tb testing.TB, o tokenwallOptions) (http.Handler, string) {
 		}
 	}
 	cfg.Listen.Addr, cfg.Admin.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	// The benchmarks call the handler with requests for https://tokenwall.test.
+	cfg.Listen.PublicHosts = []string{"127.0.0.1", "tokenwall.test"}
 	if cfg.Listen.CertFile, cfg.Listen.KeyFile, err = devstack.WriteSelfSignedCert(dir); err != nil {
 		tb.Fatal(err)
 	}

@@ -93,6 +93,11 @@ type Listen struct {
 	// CertFile and KeyFile are PEM files of the server certificate and its key.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// PublicHosts are the host names (or IP literals) clients reach tokenwall by, without
+	// port. A request whose Host is none of them is answered 421, so the app never builds a
+	// link from a Host an attacker chose; /healthz and /readyz answer whatever the Host.
+	// Required.
+	PublicHosts []string `yaml:"public_hosts,omitempty"`
 	// MinTLSVersion is "1.2" or "1.3". Anything older is refused by Validate.
 	MinTLSVersion string `yaml:"min_tls_version"`
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout go to http.Server as they are.

@@ -11,6 +11,7 @@ func validConfig() Config {
 	c := Default()
 	c.Listen.CertFile = "/etc/tokenwall/tls.crt"
 	c.Listen.KeyFile = "/etc/tokenwall/tls.key"
+	c.Listen.PublicHosts = []string{"pay.example.com", "127.0.0.1"}
 	c.Upstream.URL = "http://127.0.0.1:8080"
 	c.Vault.Address = "https://vault.internal:8200"
 	c.Routes = []Route{

@@ -17,6 +17,7 @@ listen:
   addr: 0.0.0.0:443
   cert_file: /tls/crt.pem
   key_file: /tls/key.pem
+  public_hosts: [pay.example.com, 10.0.0.7]
   min_tls_version: 1.3
   read_header_timeout: 2s
   read_timeout: 20s
@@ -89,6 +90,7 @@ func TestParseFull(t *testing.T) {
 			Addr:              "0.0.0.0:443",
 			CertFile:          "/tls/crt.pem",
 			KeyFile:           "/tls/key.pem",
+			PublicHosts:       []string{"pay.example.com", "10.0.0.7"},
 			MinTLSVersion:     "1.3",
 			ReadHeaderTimeout: Duration(2 * time.Second),
 			ReadTimeout:       Duration(20 * time.Second),

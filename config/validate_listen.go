@@ -10,6 +10,7 @@ import (
 // validate checks the public listener.
 func (l Listen) validate(p *problems) {
 	p.hostPort("listen.addr", l.Addr)
+	validatePublicHosts(p, l.PublicHosts)
 	p.required("listen.cert_file", l.CertFile)
 	p.required("listen.key_file", l.KeyFile)
 	switch l.MinTLSVersion {
@@ -40,6 +41,20 @@ func (l Listen) validate(p *problems) {
 	}
 	if l.HSTSMaxAge < 0 {
 		p.addf("listen.hsts_max_age", "must not be negative, got %d", l.HSTSMaxAge)
+	}
+}
+
+// validatePublicHosts checks listen.public_hosts: at least one, each a bare host name or IP
+// address, as the Host header names it without its port.
+func validatePublicHosts(p *problems, hosts []string) {
+	if len(hosts) == 0 {
+		p.addf("listen.public_hosts", "at least one host is required (the names clients reach tokenwall by; other Hosts get 421)")
+		return
+	}
+	for i, h := range hosts {
+		if net.ParseIP(h) == nil && !isHostname(h) {
+			p.addf(fmt.Sprintf("listen.public_hosts[%d]", i), "%q is not a host name or IP address (no port, scheme or path)", h)
+		}
 	}
 }
 

@@ -238,7 +238,7 @@ func writeCrashConfig(t *testing.T, dir string, ports []int, sec crashSecrets) (
 		t.Fatal(err)
 	}
 	cfgPath = filepath.Join(dir, "tokenwall.yaml")
-	yaml := fmt.Sprintf(`listen: {addr: "127.0.0.1:%d", cert_file: %s, key_file: %s}
+	yaml := fmt.Sprintf(`listen: {addr: "127.0.0.1:%d", cert_file: %s, key_file: %s, public_hosts: [127.0.0.1]}
 admin: {addr: "127.0.0.1:%d"}
 upstream: {url: "http://127.0.0.1:%d"}
 vault: {address: %s, auth: {token_file: %s}}

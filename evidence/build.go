@@ -30,6 +30,10 @@ type Sources struct {
 	// ReadSecret reads a secret with its version and creation time (vault.Client.ReadKV, or
 	// the cache).
 	ReadSecret func(ctx context.Context, name, path string) (vault.Secret, error)
+	// AuditKeys gives the audit HMAC key of each KV version, so that records MACed before a
+	// rotation verify (audit.VaultKeys); when nil, every record is checked with the current
+	// key (ReadSecret), which fits a key never rotated.
+	AuditKeys audit.Keys
 	// Transit is the key that signs checkpoints; the chain is verified with it.
 	Transit TransitKey
 	// ProbeAddr is the TLS listener to probe (listen.addr when empty; an unspecified host is
@@ -88,12 +92,16 @@ func Build(ctx context.Context, src Sources, from, to time.Time) (report.Report,
 	if err != nil {
 		return report.Report{}, fmt.Errorf("report: audit key: %w", err)
 	}
+	auditKeys := src.AuditKeys
+	if auditKeys == nil {
+		auditKeys = audit.StaticKey(auditKey.Reveal())
+	}
 	return report.Build(ctx, report.Inputs{
 		From: from, To: to, Now: now(), ID: "rep_" + scrub.NewLetterID(8), Host: host,
 		Store: src.Store, Evidence: ev, Keys: keys, RetentionDays: cfg.Audit.RetentionDays, CryptoperiodDays: period,
 		Flow: flowOf(cfg), Progress: src.Progress,
 		Verify: func(ctx context.Context, fromSeq, toSeq int64) (report.ChainEvidence, error) {
-			res, err := audit.Verify(ctx, src.Store, auditKey.Reveal(), src.Transit, fromSeq, toSeq)
+			res, err := audit.Verify(ctx, src.Store, auditKeys, src.Transit, fromSeq, toSeq)
 			return report.ChainEvidence{OK: res.OK, From: res.From, To: res.To, Records: res.Records,
 				Checkpoints: int64(res.Checkpoints), FirstBad: res.FirstBad, Problem: res.Problem}, err
 		},

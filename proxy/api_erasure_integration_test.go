@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/devstack"
 	"github.com/tokenwall/tokenwall/store"
 )
 
 // TestAPIErasure: erasing a customer removes what tokenwall holds about them (an undelivered
 // webhook payload naming them, the stored API responses naming them), detaches and deletes at
 // the gateway, destroys their pseudonym key, and answers a receipt whose counts say so. The
-// audit trail still verifies afterwards (the harness checks it at stop), and a second erasure
-// is safe.
+// audit trail still verifies afterwards (the harness checks it at stop), and a second erasure,
+// finding nothing left, answers 404 unknown-customer.
 func TestAPIErasure(t *testing.T) {
 	h, fp := apiHarness(t)
 	s := newErasureSubject(t, h)
@@ -46,19 +47,78 @@ func TestAPIErasure(t *testing.T) {
 			t.Fatalf("erasure records %+v", erasures)
 		}
 	})
-	h.subtest(t, "second erasure finds nothing left and is still a receipt", func(t *testing.T) {
+	h.subtest(t, "second erasure finds nothing left: unknown customer", func(t *testing.T) {
+		// The gateway deleted the customer; stripe-mock, which knows every id, is told so.
+		fp.Inject(devstack.FaultAnswer(http.StatusNotFound, missingCustomer), 1)
+		deletes, _ := gatewayCalls(fp, http.MethodDelete, "/v1/customers/"+s.cus)
 		resp, body := h.api(http.MethodDelete, "/v1/customers/"+s.cus, "billing", nil, "")
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("second erase: %d %s", resp.StatusCode, body)
+		if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusNotFound || typ != "unknown-customer" {
+			t.Fatalf("second erase: %d %s, want 404 unknown-customer", resp.StatusCode, body)
 		}
-		var rc payments.ErasureReceipt
-		if err := json.Unmarshal([]byte(body), &rc); err != nil {
+		if n, _ := gatewayCalls(fp, http.MethodDelete, "/v1/customers/"+s.cus); n != deletes {
+			t.Errorf("the gateway saw %d customer deletes, want still %d", n, deletes)
+		}
+		if n := len(h.events(audit.EventErasureRequested)); n != 2 {
+			t.Errorf("%d erasure_requested records, want 2", n)
+		}
+		if n := len(h.events(audit.EventErasure)); n != 1 {
+			t.Errorf("%d erasure records, want still 1: an unknown customer's erasure has no outcome", n)
+		}
+	})
+}
+
+// missingCustomer is the gateway's answer for a customer it does not have.
+const missingCustomer = `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such customer"}}`
+
+// TestErasureOfAnUnknownCustomer (issue 12, defect 9): erasing a customer the gateway does not
+// know and tokenwall holds nothing about answers 404 unknown-customer and touches nothing, not
+// even the data of a customer whose id it is a prefix of; one the gateway does not know but
+// tokenwall still holds an event about (deleted at the gateway directly) is erased here.
+func TestErasureOfAnUnknownCustomer(t *testing.T) {
+	h, fp := apiHarness(t)
+	ctx := context.Background()
+	now := time.Now()
+	for id, who := range map[string]string{"evt_longer_id": "cus_Nobody12", "evt_gone_at_gateway": "cus_GoneThere1"} {
+		if _, err := h.store.EnqueueOutbox(ctx, store.OutboxItem{ID: id, Type: "customer.updated",
+			Payload: []byte(`{"id":"` + id + `","data":{"object":{"customer":"` + who + `"}}}`), Digest: make([]byte, 32),
+			CreatedAt: now, NextAttempt: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		for _, st := range rc.Steps {
-			if (st.Action == "webhook_payloads_deleted" || st.Action == "stored_api_responses_deleted") && st.Count != 0 {
-				t.Errorf("second erasure: %s = %d", st.Action, st.Count)
-			}
+	}
+	h.subtest(t, "unknown everywhere: 404, nothing touched", func(t *testing.T) {
+		fp.Inject(devstack.FaultAnswer(http.StatusNotFound, missingCustomer), 1)
+		resp, body := h.api(http.MethodDelete, "/v1/customers/cus_Nobody1", "billing", nil, "")
+		if typ, _ := problemOf(t, resp, body); resp.StatusCode != http.StatusNotFound || typ != "unknown-customer" {
+			t.Fatalf("erase: %d %s, want 404 unknown-customer", resp.StatusCode, body)
+		}
+		if it, err := h.store.GetOutbox(ctx, "evt_longer_id"); err != nil || it.Payload == nil || it.Status != store.StatusPending {
+			t.Errorf("another customer's event: status %s, payload kept %v (%v)", it.Status, it.Payload != nil, err)
+		}
+		if has, err := h.store.HasSubject(ctx, "cus_Nobody1"); err != nil || has {
+			t.Errorf("a pseudonym key was made for the unknown customer (%v)", err)
+		}
+		if n, _ := gatewayCalls(fp, http.MethodDelete, "/v1/customers/cus_Nobody1"); n != 0 {
+			t.Errorf("the gateway saw %d customer deletes", n)
+		}
+		if n := len(h.events(audit.EventErasure)); n != 0 {
+			t.Errorf("%d erasure records for an unknown customer", n)
+		}
+	})
+	h.subtest(t, "deleted at the gateway, still held here: erased", func(t *testing.T) {
+		fp.Inject(devstack.FaultAnswer(http.StatusNotFound, missingCustomer), 1)
+		resp, body := h.api(http.MethodDelete, "/v1/customers/cus_GoneThere1", "billing", nil, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("erase: %d %s", resp.StatusCode, body)
+		}
+		var rc payments.ErasureReceipt
+		if err := json.Unmarshal([]byte(body), &rc); err != nil || len(rc.Steps) != 5 {
+			t.Fatalf("receipt %s (%v)", body, err)
+		}
+		if it, err := h.store.GetOutbox(ctx, "evt_gone_at_gateway"); err != nil || it.Payload != nil {
+			t.Errorf("the erased customer's event kept its payload (%v)", err)
+		}
+		if it, err := h.store.GetOutbox(ctx, "evt_longer_id"); err != nil || it.Payload == nil {
+			t.Errorf("another customer's event lost its payload (%v)", err)
 		}
 	})
 }

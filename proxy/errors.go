@@ -30,6 +30,8 @@ var (
 	ErrInvalidQuery = errors.New("invalid query parameter")
 	// ErrInvalidValue is a /v1 parameter that is well formed but whose value is refused (422).
 	ErrInvalidValue = errors.New("invalid parameter value")
+	// ErrMisdirected is a request whose Host is not one of listen.public_hosts (421).
+	ErrMisdirected = errors.New("misdirected request")
 )
 
 // problemDoc is the application/problem+json body (RFC 9457).

@@ -41,6 +41,7 @@ type errorKind struct {
 // audit reason. The first kind errors.Is matches wins, so specific kinds come first.
 var errorTable = []errorKind{
 	// tokenwall's own routes and the guard.
+	{err: ErrMisdirected, status: 421, message: "misdirected request", slug: "misdirected-request", title: "Misdirected request", reason: "misdirected_host"},
 	{err: ErrCardEscape, status: 400, message: "card data is not accepted on this path", slug: "card-data-refused", title: "Card data refused",
 		detail: "the API takes gateway tokens (pm_…), never card numbers; tokenize through the checkout", reason: "card_escape"},
 	{err: ErrTooLarge, status: 413, message: "request body too large", slug: "body-too-large", title: "Request body too large", reason: "body_too_large"},

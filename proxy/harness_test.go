@@ -193,6 +193,8 @@ type options struct {
 	clientCA []byte
 	// upgradePaths is upstream.upgrade_paths.
 	upgradePaths []string
+	// publicHosts are listen.public_hosts besides 127.0.0.1, the harness's own.
+	publicHosts []string
 }
 
 // mtlsSubject is the client certificate subject mapped to the "mtls" test key.
@@ -348,6 +350,7 @@ func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.C
 		t.Fatal(err)
 	}
 	cfg.Listen.Addr, cfg.Admin.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Listen.PublicHosts = append([]string{"127.0.0.1"}, o.publicHosts...)
 	if o.minTLS != "" {
 		cfg.Listen.MinTLSVersion = o.minTLS
 	}
@@ -480,7 +483,7 @@ func (h *harness) start(ctx context.Context) {
 			cancel()
 			runErr = <-done
 			// Every test's audit trail must verify: chain, MACs and Vault-signed checkpoints.
-			if res, err := audit.Verify(context.Background(), h.store, h.auditKey, h.transit, 0, 0); err != nil || !res.OK {
+			if res, err := audit.Verify(context.Background(), h.store, audit.StaticKey(h.auditKey), h.transit, 0, 0); err != nil || !res.OK {
 				runErr = errors.Join(runErr, fmt.Errorf("audit trail does not verify: %v %+v", err, res))
 			}
 			runErr = errors.Join(runErr, tw.Close())

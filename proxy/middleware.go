@@ -33,6 +33,7 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 				return err
 			},
 		}),
+		refuseMisdirected(newPublicHosts(cfg.PublicHosts), s.log),
 		closeAfterChunked,
 		setAsideClientRequestID,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),

@@ -40,9 +40,14 @@ type Request struct {
 	RawQuery string
 }
 
-// Of returns the Request of r as received, for purpose.
+// Of returns the Request of r, for purpose: as the app receives it, or, for an outgoing
+// request, as it will be sent (an empty path goes out as "/").
 func Of(r *http.Request, purpose string) Request {
-	return Request{Purpose: purpose, Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery}
+	path := r.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return Request{Purpose: purpose, Method: r.Method, Path: path, RawQuery: r.URL.RawQuery}
 }
 
 // NewNonce returns a random 128-bit nonce, hex.

@@ -53,9 +53,12 @@ type AuditRecord struct {
 	RequestID string
 	Resource  string // which resource: a token id, webhook event id, route
 	Details   string // a JSON object of further fields, or ""
-	PrevHash  []byte
-	Hash      []byte
-	MAC       []byte
+	// KeyVersion is the KV v2 version of the audit HMAC key that made MAC; 0 for records
+	// written before schema 3, which named no version.
+	KeyVersion int
+	PrevHash   []byte
+	Hash       []byte
+	MAC        []byte
 }
 
 // Head is the end of the audit chain: the last record's sequence number and hash; zero for
@@ -77,9 +80,9 @@ type Checkpoint struct {
 // Audit stores the audit trail.
 type Audit interface {
 	// AppendAudit appends records in one durable transaction. build gets the current head
-	// and returns the records to insert, with Seq (head.Seq+1, +2, …), PrevHash, Hash and
-	// MAC set. Appenders in one process and in several replicas on one database are
-	// serialised, so the chain stays linear.
+	// and returns the records to insert, with Seq (head.Seq+1, +2, …), PrevHash, Hash, MAC
+	// and KeyVersion set. Appenders in one process and in several replicas on one database
+	// are serialised, so the chain stays linear.
 	AppendAudit(ctx context.Context, build func(head Head) ([]AuditRecord, error)) error
 	// AuditHead returns the current head.
 	AuditHead(ctx context.Context) (Head, error)
@@ -150,6 +153,9 @@ type Outbox interface {
 	// last_error set to reason, lease cleared. It returns how many items it changed. Delivered
 	// items hold no payload already.
 	PurgeOutboxMatching(ctx context.Context, needle, reason string) (int64, error)
+	// CountOutboxMatching counts the items PurgeOutboxMatching(needle) would change: not yet
+	// delivered, payload containing needle. It changes nothing.
+	CountOutboxMatching(ctx context.Context, needle string) (int64, error)
 }
 
 // IdempotencyRecord is a stored API response for an Idempotency-Key.
@@ -173,6 +179,9 @@ type Idempotency interface {
 	// DeleteIdempotencyMatching deletes the records whose stored response body contains needle
 	// and returns how many.
 	DeleteIdempotencyMatching(ctx context.Context, needle string) (int64, error)
+	// CountIdempotencyMatching counts the records DeleteIdempotencyMatching(needle) would
+	// delete. It changes nothing.
+	CountIdempotencyMatching(ctx context.Context, needle string) (int64, error)
 }
 
 // SubjectKeySize is the length in bytes of a subject key.
@@ -189,4 +198,6 @@ type Subjects interface {
 	SubjectKey(ctx context.Context, subject string) ([]byte, error)
 	// ForgetSubject deletes subject's key and reports whether there was one.
 	ForgetSubject(ctx context.Context, subject string) (bool, error)
+	// HasSubject reports whether subject has a key, without creating one.
+	HasSubject(ctx context.Context, subject string) (bool, error)
 }

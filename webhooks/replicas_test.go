@@ -293,7 +293,7 @@ func checkReplicaTrails(t *testing.T, ctx context.Context, replicas []*pgReplica
 			}
 		}
 	}
-	res, err := audit.Verify(ctx, replicas[1].st, auditKey, signer, 0, 0)
+	res, err := audit.Verify(ctx, replicas[1].st, audit.StaticKey(auditKey), signer, 0, 0)
 	if err != nil || !res.OK || res.Records != 2*int64(len(ids)) {
 		t.Errorf("audit.Verify: %+v, %v; want OK with %d records", res, err, 2*len(ids))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tokenwall/tokenwall/audit/report"
 	"github.com/tokenwall/tokenwall/store/sqlite"
 	"github.com/tokenwall/tokenwall/testkit"
+	"github.com/tokenwall/tokenwall/vault"
 )
 
 // edSigner is an in-process ed25519 signer standing in for Vault's transit engine in these
@@ -55,7 +56,7 @@ func seed(t *testing.T) (*sqlite.Store, edSigner, time.Time) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	signer := newSigner(t)
-	tr, err := audit.New(audit.Options{Store: st, Key: func() ([]byte, error) { return auditKey, nil }, Signer: signer, CheckpointEvery: 10})
+	tr, err := audit.New(audit.Options{Store: st, Key: func() (vault.Secret, error) { return vault.NewSecret(vault.SecretAuditKey, auditKey, 1), nil }, Signer: signer, CheckpointEvery: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestBuildCountsTheSeededTrail(t *testing.T) {
 		Keys: []report.KeyInfo{{ID: "abcdefghijklmnop", Name: "billing", Scopes: []string{"payments", "refunds", "erase"}, CreatedAt: created},
 			{ID: "ponmlkjihgfedcba", Name: "ops", Scopes: []string{"admin"}, CreatedAt: created}},
 		Verify: func(ctx context.Context, from, to int64) (report.ChainEvidence, error) {
-			res, err := audit.Verify(ctx, st, auditKey, signer, from, to)
+			res, err := audit.Verify(ctx, st, audit.StaticKey(auditKey), signer, from, to)
 			return report.ChainEvidence{OK: res.OK, From: res.From, To: res.To, Records: res.Records, Checkpoints: int64(res.Checkpoints),
 				FirstBad: res.FirstBad, Problem: res.Problem}, err
 		},

@@ -192,6 +192,8 @@ func writeConfig(cfg config.Config, data string) (string, error) {
 func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.Config {
 	cfg := config.Default()
 	cfg.Listen.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(f.port))
+	// The browser reaches the dev stack by either name.
+	cfg.Listen.PublicHosts = []string{"127.0.0.1", "localhost"}
 	cfg.Admin.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(f.adminPort))
 	cfg.Upstream.URL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(f.appPort))
 	cfg.Vault.Address = vaultAddr

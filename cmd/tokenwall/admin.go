@@ -50,10 +50,15 @@ func (a *adminConn) open(ctx context.Context) (store.Store, error) {
 	})
 }
 
-// auditKey reads the audit HMAC key.
-func (a *adminConn) auditKey(ctx context.Context) ([]byte, error) {
-	s, err := a.client.ReadKV(ctx, vault.SecretAuditKey, a.cfg.Vault.AuditKeyPath)
-	return s.Reveal(), err
+// auditKey reads the current audit HMAC key with its KV version.
+func (a *adminConn) auditKey(ctx context.Context) (vault.Secret, error) {
+	return a.client.ReadKV(ctx, vault.SecretAuditKey, a.cfg.Vault.AuditKeyPath)
+}
+
+// auditKeys reads each version of the audit key, to verify records MACed before a rotation;
+// legacy is the version for records that name none (0: the lowest version Vault keeps).
+func (a *adminConn) auditKeys(legacy int) audit.Keys {
+	return audit.VaultKeys(a.client, a.cfg.Vault.AuditKeyPath, legacy)
 }
 
 // transit is the checkpoint signer.
@@ -73,7 +78,7 @@ func (a *adminConn) trailOn(st store.Audit) (*audit.Trail, error) {
 	}
 	return audit.New(audit.Options{
 		Store: st,
-		Key: func() ([]byte, error) {
+		Key: func() (vault.Secret, error) {
 			return a.auditKey(context.Background())
 		},
 		Signer:          a.transit(),

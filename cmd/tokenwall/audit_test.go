@@ -9,17 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenwall/tokenwall/audit"
+	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/store/sqlite"
 )
 
-// TestServeWritesAVerifiableAuditTrail runs `tokenwall serve` against a real Vault, stops it,
-// and checks with `tokenwall audit verify` that its trail verifies, then that an edited row
-// is caught and named.
-func TestServeWritesAVerifiableAuditTrail(t *testing.T) {
-	_, cfgPath, cfg := provisioned(t)
-	ctx := context.Background()
-
-	runCtx, stop := context.WithCancel(ctx)
+// serveOnce runs `tokenwall serve` until it is ready, then stops it.
+func serveOnce(t *testing.T, cfgPath string, cfg config.Config) {
+	t.Helper()
+	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var out, errb strings.Builder
 	go func() { done <- run(runCtx, []string{"serve", "--config", cfgPath}, &out, &errb) }()
@@ -34,6 +33,15 @@ func TestServeWritesAVerifiableAuditTrail(t *testing.T) {
 	if code := <-done; code != 0 || !ready {
 		t.Fatalf("serve: ready=%v exit %d, stderr %q", ready, code, errb.String())
 	}
+}
+
+// TestServeWritesAVerifiableAuditTrail runs `tokenwall serve` against a real Vault, stops it,
+// and checks with `tokenwall audit verify` that its trail verifies, then that an edited row
+// is caught and named.
+func TestServeWritesAVerifiableAuditTrail(t *testing.T) {
+	_, cfgPath, cfg := provisioned(t)
+	ctx := context.Background()
+	serveOnce(t, cfgPath, cfg)
 
 	code, stdout, stderr := runCmd(t, "audit", "verify", "--config", cfgPath)
 	if code != 0 || !strings.Contains(stdout, "audit trail OK") {
@@ -49,7 +57,7 @@ func TestServeWritesAVerifiableAuditTrail(t *testing.T) {
 			t.Errorf("export lacks %s", ev)
 		}
 	}
-	if code, stdout, _ := runCmd(t, "migrate", "--config", cfgPath); code != 0 || !strings.Contains(stdout, "schema version 2") {
+	if code, stdout, _ := runCmd(t, "migrate", "--config", cfgPath); code != 0 || !strings.Contains(stdout, "schema version 3") {
 		t.Errorf("migrate: exit %d %q", code, stdout)
 	}
 
@@ -64,5 +72,53 @@ func TestServeWritesAVerifiableAuditTrail(t *testing.T) {
 	code, stdout, _ = runCmd(t, "audit", "verify", "--config", cfgPath)
 	if code != 1 || !strings.Contains(stdout, "at sequence 2") {
 		t.Fatalf("tampered trail: exit %d %q, want 1 naming sequence 2", code, stdout)
+	}
+}
+
+// TestAuditRotateKeyKeepsTheTrailVerifiable serves with key version 1, rotates the key with
+// `tokenwall audit rotate-key`, serves again with version 2, and verifies: each record names
+// the version that MACed it, the rotation is audited, and a record edited to name the other
+// version is caught and named.
+func TestAuditRotateKeyKeepsTheTrailVerifiable(t *testing.T) {
+	_, cfgPath, cfg := provisioned(t)
+	ctx := context.Background()
+	serveOnce(t, cfgPath, cfg)
+	code, stdout, stderr := runCmd(t, "audit", "rotate-key", "--config", cfgPath)
+	if code != 0 || !strings.Contains(stdout, "version 1 -> 2") || !strings.Contains(stdout, "vault.refresh_interval") {
+		t.Fatalf("rotate-key: exit %d, %q %q", code, stdout, stderr)
+	}
+	serveOnce(t, cfgPath, cfg)
+	if code, stdout, stderr := runCmd(t, "audit", "verify", "--config", cfgPath); code != 0 || !strings.Contains(stdout, "audit trail OK") {
+		t.Fatalf("verify after the rotation: exit %d, %q %q", code, stdout, stderr)
+	}
+
+	s, err := sqlite.Open(ctx, cfg.Store.SQLitePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byVersion := map[int]int{}
+	var rotated []store.AuditRecord
+	_ = s.AuditRange(ctx, 0, 0, func(r store.AuditRecord) error {
+		byVersion[r.KeyVersion]++
+		if r.Event == audit.EventAuditKeyRotated {
+			rotated = append(rotated, r)
+		}
+		return nil
+	})
+	if byVersion[1] == 0 || byVersion[2] == 0 || len(byVersion) != 2 {
+		t.Errorf("records by key version: %v, want some of 1 and of 2 only", byVersion)
+	}
+	if len(rotated) != 1 || rotated[0].KeyVersion != 2 || rotated[0].Outcome != audit.Success ||
+		!strings.HasPrefix(rotated[0].Actor, "admin:cli:") || !strings.Contains(rotated[0].Details, `"version":"2"`) {
+		t.Errorf("rotation records: %+v", rotated)
+	}
+	// Record 2 was MACed with version 1: naming version 2 is caught there.
+	if err := s.RawExec(ctx, `UPDATE audit_records SET key_version = 2 WHERE seq = 2 AND key_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	code, stdout, _ = runCmd(t, "audit", "verify", "--config", cfgPath)
+	if code != 1 || !strings.Contains(stdout, "at sequence 2") {
+		t.Fatalf("record naming another key version: exit %d %q, want 1 naming sequence 2", code, stdout)
 	}
 }

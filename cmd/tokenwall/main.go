@@ -26,6 +26,9 @@ usage:
   tokenwall audit verify|export|prune [--from SEQ] [--to SEQ] --config FILE
                                     check the audit trail (exit 1 naming the first bad record),
                                     write it as JSON lines, or prune past the retention
+  tokenwall audit rotate-key --config FILE
+                                    write a new audit HMAC key version to Vault (audited);
+                                    each record names the version that MACed it
   tokenwall webhooks list [--status S] [--limit N] [--json] --config FILE
                                     show the webhook outbox (never a payload)
   tokenwall webhooks replay --config FILE EVENT_ID

@@ -37,6 +37,7 @@ func writeConfig(t *testing.T, vaultAddr, tokenFile string) string {
   addr: 127.0.0.1:` + strconv.Itoa(port) + `
   cert_file: ` + cert + `
   key_file: ` + key + `
+  public_hosts: [127.0.0.1]
 admin:
   addr: 127.0.0.1:` + strconv.Itoa(admin) + `
 upstream:

@@ -20,7 +20,7 @@ const rangePage = 500
 const uniqueViolation = "23505"
 
 const recordColumns = `seq, time, actor, event, outcome, reason, source_ip, request_id, resource, details,
-	prev_hash, hash, mac`
+	key_version, prev_hash, hash, mac`
 
 // AppendAudit appends records in one transaction. It locks the one-row head table first
 // (SELECT … FOR UPDATE), so appenders on every replica take turns, and each build sees the
@@ -48,9 +48,9 @@ func (s *Store) AppendAudit(ctx context.Context, build func(head store.Head) ([]
 	// One round trip for the records and the new head.
 	b := &pgx.Batch{}
 	for _, r := range recs {
-		b.Queue(`INSERT INTO audit_records (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		b.Queue(`INSERT INTO audit_records (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			r.Seq, r.Time, r.Actor, r.Event, r.Outcome, r.Reason, r.SourceIP, r.RequestID, r.Resource, r.Details,
-			r.PrevHash, r.Hash, r.MAC)
+			r.KeyVersion, r.PrevHash, r.Hash, r.MAC)
 	}
 	last := recs[len(recs)-1]
 	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, last.Seq, last.Hash)
@@ -108,7 +108,7 @@ func (s *Store) AuditRange(ctx context.Context, from, to int64, fn func(store.Au
 func scanRecord(row pgx.CollectableRow) (store.AuditRecord, error) {
 	var r store.AuditRecord
 	err := row.Scan(&r.Seq, &r.Time, &r.Actor, &r.Event, &r.Outcome, &r.Reason, &r.SourceIP, &r.RequestID,
-		&r.Resource, &r.Details, &r.PrevHash, &r.Hash, &r.MAC)
+		&r.Resource, &r.Details, &r.KeyVersion, &r.PrevHash, &r.Hash, &r.MAC)
 	r.Time = r.Time.UTC()
 	return r, err
 }

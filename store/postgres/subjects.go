@@ -55,6 +55,18 @@ func (s *Store) ForgetSubject(ctx context.Context, subject string) (bool, error)
 	return tag.RowsAffected() == 1, nil
 }
 
+// HasSubject reports whether subject has a key, without creating one.
+func (s *Store) HasSubject(ctx context.Context, subject string) (bool, error) {
+	if subject == "" {
+		return false, fmt.Errorf("%w: empty subject", store.ErrInvalidArgument)
+	}
+	var has bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM subject_keys WHERE subject = $1)`, subject).Scan(&has); err != nil {
+		return false, fmt.Errorf("postgres: has subject: %w", err)
+	}
+	return has, nil
+}
+
 // checkNeedle refuses the empty needle, which every row contains.
 func checkNeedle(needle string) error {
 	if needle == "" {

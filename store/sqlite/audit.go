@@ -31,15 +31,15 @@ func (s *Store) AppendAudit(ctx context.Context, build func(head store.Head) ([]
 		return err
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_records
-		(seq, time_us, actor, event, outcome, reason, source_ip, request_id, resource, details, prev_hash, hash, mac)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(seq, time_us, actor, event, outcome, reason, source_ip, request_id, resource, details, key_version, prev_hash, hash, mac)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("sqlite: append audit: %w", err)
 	}
 	defer stmt.Close()
 	for _, r := range recs {
 		if _, err := stmt.ExecContext(ctx, r.Seq, us(r.Time), r.Actor, r.Event, r.Outcome, r.Reason, r.SourceIP,
-			r.RequestID, r.Resource, r.Details, r.PrevHash, r.Hash, r.MAC); err != nil {
+			r.RequestID, r.Resource, r.Details, r.KeyVersion, r.PrevHash, r.Hash, r.MAC); err != nil {
 			return fmt.Errorf("sqlite: append audit seq %d: %w", r.Seq, err)
 		}
 	}
@@ -68,7 +68,7 @@ func (s *Store) AuditRange(ctx context.Context, from, to int64, fn func(store.Au
 		to = 1<<63 - 1
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, time_us, actor, event, outcome, reason, source_ip, request_id,
-		resource, details, prev_hash, hash, mac FROM audit_records WHERE seq >= ? AND seq <= ? ORDER BY seq`, from, to)
+		resource, details, key_version, prev_hash, hash, mac FROM audit_records WHERE seq >= ? AND seq <= ? ORDER BY seq`, from, to)
 	if err != nil {
 		return fmt.Errorf("sqlite: audit range: %w", err)
 	}
@@ -77,7 +77,7 @@ func (s *Store) AuditRange(ctx context.Context, from, to int64, fn func(store.Au
 		var r store.AuditRecord
 		var t int64
 		if err := rows.Scan(&r.Seq, &t, &r.Actor, &r.Event, &r.Outcome, &r.Reason, &r.SourceIP, &r.RequestID,
-			&r.Resource, &r.Details, &r.PrevHash, &r.Hash, &r.MAC); err != nil {
+			&r.Resource, &r.Details, &r.KeyVersion, &r.PrevHash, &r.Hash, &r.MAC); err != nil {
 			return fmt.Errorf("sqlite: audit range: %w", err)
 		}
 		r.Time = fromUS(t)

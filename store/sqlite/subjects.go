@@ -70,6 +70,18 @@ func (s *Store) ForgetSubject(ctx context.Context, subject string) (bool, error)
 	return deleted, err
 }
 
+// HasSubject reports whether subject has a key, without creating one.
+func (s *Store) HasSubject(ctx context.Context, subject string) (bool, error) {
+	if subject == "" {
+		return false, fmt.Errorf("%w: empty subject", store.ErrInvalidArgument)
+	}
+	var has bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM subject_keys WHERE subject = ?)`, subject).Scan(&has); err != nil {
+		return false, fmt.Errorf("sqlite: has subject: %w", err)
+	}
+	return has, nil
+}
+
 // checkNeedle refuses the empty needle, which every row contains.
 func checkNeedle(needle string) error {
 	if needle == "" {

@@ -41,6 +41,9 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 	t.Run("outbox purge matching", func(t *testing.T) { testPurgeOutboxMatching(t, open(t)) })
 	t.Run("idempotency delete matching", func(t *testing.T) { testDeleteIdempotencyMatching(t, open(t)) })
 	t.Run("empty needle or subject refused", func(t *testing.T) { testEmptyRefused(t, open(t)) })
+	t.Run("subject key exists, without creating one", func(t *testing.T) { testHasSubject(t, open(t)) })
+	t.Run("outbox count matching", func(t *testing.T) { testCountOutboxMatching(t, open(t)) })
+	t.Run("idempotency count matching", func(t *testing.T) { testCountIdempotencyMatching(t, open(t)) })
 	if replicas != nil {
 		t.Run("replicas: audit chain stays linear", func(t *testing.T) {
 			a, b := replicas(t)
@@ -87,7 +90,8 @@ func tryAppendN(s store.Store, n int, event string) error {
 			h := chainHash(prev, seq, event)
 			out[i] = store.AuditRecord{Seq: seq, Time: time.Now().UTC().Truncate(time.Microsecond), Actor: "system",
 				Event: event, Outcome: "success", SourceIP: "127.0.0.1", RequestID: fmt.Sprintf("r%d", seq),
-				Resource: "route:/checkout/submit", Details: `{"brand":"visa","last4":"4242"}`, PrevHash: prev, Hash: h, MAC: h[:16]}
+				Resource: "route:/checkout/submit", Details: `{"brand":"visa","last4":"4242"}`, KeyVersion: int(seq),
+				PrevHash: prev, Hash: h, MAC: h[:16]}
 			prev = h
 		}
 		return out, nil
@@ -155,7 +159,7 @@ func testAudit(t *testing.T, s store.Store) {
 	r := got[0]
 	if r.Actor != "system" || r.Event != "tokenize" || r.Outcome != "success" || r.SourceIP != "127.0.0.1" ||
 		r.RequestID != "r2" || r.Resource != "route:/checkout/submit" || r.Details != `{"brand":"visa","last4":"4242"}` ||
-		len(r.MAC) != 16 || r.Time.IsZero() || r.Time.Location() != time.UTC {
+		r.KeyVersion != 2 || len(r.MAC) != 16 || r.Time.IsZero() || r.Time.Location() != time.UTC {
 		t.Fatalf("record fields not kept: %+v", r)
 	}
 	// A failing build appends nothing.
