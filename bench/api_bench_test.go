@@ -53,7 +53,7 @@ func (standInPayments) DeleteCustomer(context.Context, string, string) error    
 // real trail, and the whole API key it accepts (every scope).
 func newAPI(b *testing.B) (http.Handler, string) {
 	return newStack(b, tokenwallOptions{upstream: "http://127.0.0.1:9", gateway: standInPayments{},
-		routes: []config.Route{config.Route{Path: "/checkout/submit", Card: config.CardFields{Number: "card_number"}}.WithDefaults()}, api: true})
+		routes: []config.Route{config.Route{Path: "/checkout/submit", Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc"}}.WithDefaults()}, api: true})
 }
 
 // do runs one request through h and checks the status.
