@@ -73,9 +73,13 @@ type CardInput struct {
 }
 
 // ParseCard validates in and returns the card. The checks are tokenwall's own (stripe-mock
-// validates nothing): digits only after removing spaces and dashes, an issuer range and a
-// length that issuer uses, Luhn, an expiry month 1–12 not in the past (a card is valid to the
-// end of its month), and a CVC of the brand's length.
+// validates nothing): digits only after removing spaces and dashes, an issuer range of any
+// network scrub knows (Visa to Mir, RuPay, Troy, UATP, 12-digit Maestro: scrub's table of
+// the IIN registry) and a length that network issues, Luhn, an expiry month 1–12 not in the
+// past (a card is valid to the end of its month), and a CVC of the brand's length. The brand
+// is reported; whether the gateway accepts the network is the gateway's to say. A number
+// typed into a card field needs no more context than the field: UATP and 12-digit Maestro
+// numbers are accepted here as they are under a card key in a log.
 func ParseCard(in CardInput, now time.Time) (Card, error) {
 	var c Card
 	num := strings.Map(func(r rune) rune {

@@ -86,6 +86,53 @@ func TestParseCardValid(t *testing.T) {
 	}
 }
 
+// TestParseCardNetworks: a Luhn-valid test number of each network scrub knows besides those
+// above, including the lengths only one network issues (UATP's 15 digits after a 1, Maestro's
+// 12, China T-Union's 19), is accepted with its brand: the checkout field is card context.
+func TestParseCardNetworks(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		number string
+		brand  scrub.Brand
+	}{
+		{name: "mir", number: "2200000000000004", brand: scrub.Mir},
+		{name: "mir 19 digits", number: "2204000000000000006", brand: scrub.Mir},
+		{name: "borica", number: "2205000000000009", brand: scrub.Borica},
+		{name: "rupay 60", number: "6000000000000007", brand: scrub.RuPay},
+		{name: "rupay 6521", number: "6521000000000007", brand: scrub.RuPay},
+		{name: "rupay 508", number: "5085000000000007", brand: scrub.RuPay},
+		{name: "rupay 82", number: "8200000000000001", brand: scrub.RuPay},
+		{name: "troy", number: "9792000000000003", brand: scrub.Troy},
+		{name: "uatp 15 digits", number: "100000000000009", brand: scrub.UATP},
+		{name: "interpayment", number: "6360000000000001", brand: scrub.InterPayment},
+		{name: "instapayment", number: "6370000000000009", brand: scrub.InstaPayment},
+		{name: "china t-union 19 digits", number: "3100000000000000005", brand: scrub.ChinaTUnion},
+		{name: "maestro 12 digits", number: "501800000009", brand: scrub.Maestro},
+		{name: "maestro uk 676770", number: "6767700000000005", brand: scrub.Maestro},
+		{name: "maestro uk 12 digits", number: "676774000001", brand: scrub.Maestro},
+		{name: "verve", number: "5060990000000008", brand: scrub.Verve},
+		{name: "dankort", number: "5019000000000008", brand: scrub.Dankort},
+		{name: "ukrcard", number: "6040010000000008", brand: scrub.UkrCard},
+		{name: "nps pridnestrovie", number: "6054740000000003", brand: scrub.NPSPridnestrovie},
+		{name: "lankapay", number: "3571110000000000", brand: scrub.LankaPay},
+		{name: "uzcard", number: "8600000000000007", brand: scrub.UzCard},
+		{name: "humo", number: "9860000000000000", brand: scrub.Humo},
+		{name: "napas 19 digits", number: "9704000000000000008", brand: scrub.Napas},
+		{name: "afrigo 18 digits", number: "564456000000000004", brand: scrub.AfriGo},
+		{name: "gpn 1946", number: "1946000000000005", brand: scrub.GPN},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseCard(CardInput{Number: tc.number, Exp: "12/34", CVC: "123"}, parseNow)
+			if err != nil {
+				t.Fatalf("ParseCard(%s): %v", last4(tc.number), err)
+			}
+			if c.Number != tc.number || c.Brand != tc.brand {
+				t.Errorf("ParseCard(%s) = %s, %q; want %q", last4(tc.number), last4(c.Number), c.Brand, tc.brand)
+			}
+		})
+	}
+}
+
 func TestParseCardRefused(t *testing.T) {
 	const visa, amex = "4242424242424242", "378282246310005"
 	for _, tc := range []struct {
@@ -105,6 +152,12 @@ func TestParseCardRefused(t *testing.T) {
 		{name: "unknown issuer", in: CardInput{Number: "9111111111111110", Exp: "12/34", CVC: "123"}, code: CodeInvalidNumber},
 		{name: "visa 15 digits", in: CardInput{Number: "424242424242424", Exp: "12/34", CVC: "123"}, code: CodeInvalidNumber},
 		{name: "amex 16 digits", in: CardInput{Number: "3782822463100052", Exp: "12/34", CVC: "1234"}, code: CodeInvalidNumber},
+		{name: "mir luhn invalid", in: CardInput{Number: "2200000000000005", Exp: "12/34", CVC: "123"}, code: CodeInvalidNumber},
+		{name: "uatp 16 digits", in: CardInput{Number: "1000000000000008", Exp: "12/34", CVC: "123"}, code: CodeInvalidNumber},
+		{name: "uatp 13 digits", in: CardInput{Number: "1000000000009", Exp: "12/34", CVC: "123"}, code: CodeIncompleteNumber},
+		{name: "rupay 60 17 digits", in: CardInput{Number: "60000000000000004", Exp: "12/34", CVC: "123"}, code: CodeInvalidNumber},
+		{name: "troy 15 digits", in: CardInput{Number: "979200000000003", Exp: "12/34", CVC: "123"}, code: CodeIncompleteNumber},
+		{name: "inactive solo 6767", in: CardInput{Number: "6767000000000000", Exp: "12/34", CVC: "123"}, code: CodeInvalidNumber},
 
 		{name: "month 13", in: CardInput{Number: visa, Exp: "13/30", CVC: "123"}, code: CodeInvalidExpiry},
 		{name: "month 00", in: CardInput{Number: visa, Exp: "00/30", CVC: "123"}, code: CodeInvalidExpiry},
@@ -151,8 +204,8 @@ func TestParseCardRefused(t *testing.T) {
 	}
 }
 
-// No issuer uses fewer than 13 digits (scrub's table, and ISO/IEC 7812 in practice), so a
-// 12-digit number is as incomplete as an 8-digit one.
+// Only Maestro issues 12 digits: a 12-digit number of another network is as incomplete as an
+// 8-digit one (TestParseCardValid has the 12-digit Maestro numbers).
 func TestParseCardTwelveDigitsIncomplete(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -160,6 +213,7 @@ func TestParseCardTwelveDigitsIncomplete(t *testing.T) {
 	}{
 		{name: "12-digit visa prefix", number: "424242424242"},
 		{name: "12-digit mastercard prefix", number: "555555555555"},
+		{name: "12-digit mir prefix", number: "220000000004"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseCard(CardInput{Number: tc.number, Exp: "12/34", CVC: "123"}, parseNow)

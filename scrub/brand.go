@@ -1,90 +1,64 @@
 package scrub
 
-// Brand is a card network, named as Stripe names it ("visa", "mastercard", …).
+// Brand is a card network, named as Stripe names it ("visa", "mastercard", …); a network
+// Stripe has no name for is named in the same style ("rupay", "china_t_union").
 type Brand string
 
 // The brands tokenwall recognises.
 const (
-	Visa       Brand = "visa"
+	// Visa, with Visa Electron and the Dankort cards co-branded with Visa (4571).
+	Visa Brand = "visa"
+	// Mastercard, with the Diners Club cards of the United States and Canada (54, 55).
 	Mastercard Brand = "mastercard"
-	Amex       Brand = "amex"
-	Discover   Brand = "discover"
-	JCB        Brand = "jcb"
-	Diners     Brand = "diners"
-	UnionPay   Brand = "unionpay"
-	Maestro    Brand = "maestro"
+	// Amex is American Express.
+	Amex Brand = "amex"
+	// Discover, with the RuPay and Troy cards co-branded on its 65 range.
+	Discover Brand = "discover"
+	// JCB, with the RuPay cards co-branded on its 353 and 356 ranges.
+	JCB Brand = "jcb"
+	// Diners is Diners Club International.
+	Diners Brand = "diners"
+	// UnionPay is China UnionPay.
+	UnionPay Brand = "unionpay"
+	// Maestro, with Maestro UK (6759, 676770, 676774).
+	Maestro Brand = "maestro"
+	// Mir is Russia's national card network (2200–2204).
+	Mir Brand = "mir"
+	// RuPay is India's national card network (60, 6521–6522, 82, 508).
+	RuPay Brand = "rupay"
+	// Troy is Turkey's national card network (9792).
+	Troy Brand = "troy"
+	// UATP is the airlines' Universal Air Travel Plan (1, 15 digits).
+	UATP Brand = "uatp"
+	// InterPayment (636).
+	InterPayment Brand = "interpayment"
+	// InstaPayment (637–639).
+	InstaPayment Brand = "instapayment"
+	// ChinaTUnion is China T-Union, the transit card network (31, 19 digits).
+	ChinaTUnion Brand = "china_t_union"
+	// Verve is Nigeria's card network (506099–506198, 507865–507964, 650002–650027).
+	Verve Brand = "verve"
+	// Dankort is Denmark's debit card network (5019).
+	Dankort Brand = "dankort"
+	// UkrCard is Ukraine's national card network (60400100–60420099).
+	UkrCard Brand = "ukrcard"
+	// Borica is Bulgaria's national card network (2205).
+	Borica Brand = "borica"
+	// NPSPridnestrovie is the Pridnestrovian national payment system (6054740–6054744).
+	NPSPridnestrovie Brand = "nps_pridnestrovie"
+	// LankaPay is Sri Lanka's national card network (357111).
+	LankaPay Brand = "lankapay"
+	// UzCard is Uzbekistan's national card network (8600, 5614).
+	UzCard Brand = "uzcard"
+	// Humo is Uzbekistan's second card network (9860).
+	Humo Brand = "humo"
+	// Napas is Vietnam's national card network (9704).
+	Napas Brand = "napas"
+	// AfriGo is Nigeria's national domestic card scheme (56445600, 18 digits).
+	AfriGo Brand = "afrigo"
+	// GPN is Indonesia's national payment gateway (1946, 61, 63, and 60 at 18 and 19 digits).
+	GPN Brand = "gpn"
 )
-
-// issuerRange is a range of leading digits (as a number of Digits digits) and the card
-// lengths that issuer uses in that range.
-type issuerRange struct {
-	brand    Brand
-	lo, hi   int // inclusive, on the first digits digits
-	digits   int
-	lengths  uint32 // bit n set: length n is issued
-	cvcLen   int
-	priority int // lower wins when ranges overlap
-}
-
-func lengths(ns ...int) uint32 {
-	var m uint32
-	for _, n := range ns {
-		m |= 1 << n
-	}
-	return m
-}
-
-// issuers is the table of issuer ranges. Order within a priority does not matter; Maestro's
-// broad ranges have the lowest priority so that a more specific network wins.
-var issuers = []issuerRange{
-	{brand: Visa, lo: 4, hi: 4, digits: 1, lengths: lengths(13, 16, 19), cvcLen: 3},
-	{brand: Mastercard, lo: 51, hi: 55, digits: 2, lengths: lengths(16), cvcLen: 3},
-	{brand: Mastercard, lo: 2221, hi: 2720, digits: 4, lengths: lengths(16), cvcLen: 3},
-	{brand: Amex, lo: 34, hi: 34, digits: 2, lengths: lengths(15), cvcLen: 4},
-	{brand: Amex, lo: 37, hi: 37, digits: 2, lengths: lengths(15), cvcLen: 4},
-	{brand: Discover, lo: 6011, hi: 6011, digits: 4, lengths: lengths(16, 17, 18, 19), cvcLen: 3},
-	{brand: Discover, lo: 644, hi: 649, digits: 3, lengths: lengths(16, 17, 18, 19), cvcLen: 3},
-	{brand: Discover, lo: 65, hi: 65, digits: 2, lengths: lengths(16, 17, 18, 19), cvcLen: 3},
-	{brand: JCB, lo: 3528, hi: 3589, digits: 4, lengths: lengths(16, 17, 18, 19), cvcLen: 3},
-	{brand: Diners, lo: 300, hi: 305, digits: 3, lengths: lengths(14, 15, 16, 17, 18, 19), cvcLen: 3},
-	{brand: Diners, lo: 3095, hi: 3095, digits: 4, lengths: lengths(14, 15, 16, 17, 18, 19), cvcLen: 3},
-	{brand: Diners, lo: 36, hi: 36, digits: 2, lengths: lengths(14, 15, 16, 17, 18, 19), cvcLen: 3},
-	{brand: Diners, lo: 38, hi: 39, digits: 2, lengths: lengths(16, 17, 18, 19), cvcLen: 3},
-	{brand: UnionPay, lo: 62, hi: 62, digits: 2, lengths: lengths(16, 17, 18, 19), cvcLen: 3},
-	{brand: UnionPay, lo: 81, hi: 81, digits: 2, lengths: lengths(16, 17, 18, 19), cvcLen: 3},
-	{brand: Maestro, lo: 50, hi: 50, digits: 2, lengths: lengths(13, 14, 15, 16, 17, 18, 19), cvcLen: 3, priority: 1},
-	{brand: Maestro, lo: 56, hi: 58, digits: 2, lengths: lengths(13, 14, 15, 16, 17, 18, 19), cvcLen: 3, priority: 1},
-	{brand: Maestro, lo: 6304, hi: 6304, digits: 4, lengths: lengths(13, 14, 15, 16, 17, 18, 19), cvcLen: 3, priority: 1},
-	{brand: Maestro, lo: 6759, hi: 6759, digits: 4, lengths: lengths(13, 14, 15, 16, 17, 18, 19), cvcLen: 3, priority: 1},
-	{brand: Maestro, lo: 6761, hi: 6763, digits: 4, lengths: lengths(13, 14, 15, 16, 17, 18, 19), cvcLen: 3, priority: 1},
-}
-
-// prefixValue returns the first n digits of d as a number; d must hold only ASCII digits.
-func prefixValue[T ~string | ~[]byte](d T, n int) int {
-	v := 0
-	for i := 0; i < n && i < len(d); i++ {
-		v = v*10 + int(d[i]-'0')
-	}
-	return v
-}
-
-// lookup finds the issuer range of an all-digit number; length must match too.
-func lookup[T ~string | ~[]byte](d T) (issuerRange, bool) {
-	var best issuerRange
-	found := false
-	for _, r := range issuers {
-		if len(d) < r.digits || r.lengths&(1<<len(d)) == 0 {
-			continue
-		}
-		if v := prefixValue(d, r.digits); v < r.lo || v > r.hi {
-			continue
-		}
-		if !found || r.priority < best.priority {
-			best, found = r, true
-		}
-	}
-	return best, found
-}
 
 // BrandOf returns the brand of an all-digit card number whose prefix and length match an
 // issuer range. It does not check Luhn.
@@ -97,17 +71,14 @@ func BrandOf(digits string) (Brand, bool) {
 }
 
 // BrandPrefix returns the brand whose ranges cover the leading digits of number, whatever
-// its length, so that a wrong length can be told apart from an unknown issuer.
+// its length, so that a wrong length can be told apart from an unknown issuer. Where ranges
+// nest, the most specific one answers ("6011" is Discover's, "60" RuPay's).
 func BrandPrefix(digits string) (Brand, bool) {
-	for _, r := range issuers {
-		if len(digits) < r.digits {
-			continue
-		}
-		if v := prefixValue(digits, r.digits); v >= r.lo && v <= r.hi {
-			return r.brand, true
-		}
+	if !allDigits(digits) {
+		return "", false
 	}
-	return "", false
+	r, ok := prefixRange(digits)
+	return r.brand, ok
 }
 
 // MinLength is the shortest card number length issued for brand (0 for an unknown brand).
@@ -154,17 +125,13 @@ func Luhn[T ~string | ~[]byte](d T) bool {
 	return sum%10 == 0
 }
 
-// IsPAN reports whether an all-digit string is a card number: 13 to 19 digits, in an issuer
-// range at a length that issuer uses, and Luhn-valid.
+// IsPAN reports whether an all-digit string is a card number: 12 to 19 digits, in an issuer
+// range at a length that issuer uses, and Luhn-valid. It does not ask for card context: a
+// UATP number or a 12-digit Maestro number is a card number here, though the scanners take
+// one only next to a card word or under a card key.
 func IsPAN[T ~string | ~[]byte](d T) (Brand, bool) {
-	if len(d) < 13 || len(d) > 19 {
-		return "", false
-	}
-	r, ok := lookup(d)
-	if !ok || !Luhn(d) {
-		return "", false
-	}
-	return r.brand, true
+	r, ok := panRange(d)
+	return r.brand, ok
 }
 
 func allDigits(s string) bool {

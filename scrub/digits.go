@@ -17,7 +17,9 @@ import (
 // call. A finding ends the call at the finding, so the rest of a run of chained card numbers
 // ("4242-4242-…") is read by the next calls, each from where the last one stopped: the work
 // stays linear in the input, whatever the run's length.
-func (s *Scrubber) digits(src []byte, i int, f *Finding) (int, bool) {
+//
+// cx is what the card-context rule may read before a number (cardcontext.go).
+func (s *Scrubber) digits(src []byte, i int, f *Finding, cx *cardScope) (int, bool) {
 	if i >= 2 && isUpper(src[i-1]) {
 		if g, ok := iban(src, i); ok {
 			*f = g
@@ -32,7 +34,14 @@ func (s *Scrubber) digits(src []byte, i int, f *Finding) (int, bool) {
 		if a >= r.n {
 			break
 		}
-		if cardAt(src, r.g[:r.n], a, f) {
+		if cardAt(src, r.g[:r.n], a, f, cx) {
+			s.countWork(r.j - i)
+			return f.End, true
+		}
+		// An SSN inside a longer run ("order 7 123-45-6789"): three dash-joined groups the run's
+		// other groups do not join by a dash. Found here, it is found whatever came before it
+		// on the line, so a second pass over redacted text finds nothing new.
+		if a+2 < r.n && ssn(src, r.g[a:a+3], f) && !dashBefore(src, r.g[a].start) && !dashAfter(src, r.g[a+2].end) {
 			s.countWork(r.j - i)
 			return f.End, true
 		}
@@ -42,7 +51,7 @@ func (s *Scrubber) digits(src []byte, i int, f *Finding) (int, bool) {
 			a = maxGroups
 		}
 	}
-	if r.count <= 3 && (ssn(src, r.g[:r.n], f) || routing(src, r.g[:r.n], f)) {
+	if r.count <= 3 && routing(src, r.g[:r.n], f) {
 		s.countWork(r.j - i)
 		return f.End, true
 	}
@@ -96,30 +105,46 @@ func (r *runReader) end() int {
 }
 
 // cardAt tries the windows of whole groups starting at group a, longest first, for a card
-// number; around one it looks for track data.
-func cardAt(src []byte, groups []group, a int, f *Finding) bool {
-	// A window whose first digit starts no issuer's range (a timestamp's 1) is no card.
-	if !issuerFirstDigits[src[groups[a].start]-'0'] {
+// number; around one it looks for track data. A number that needs card context (UATP, 12-digit
+// Maestro) is taken only when cx finds it; that look is made once per call.
+func cardAt(src []byte, groups []group, a int, f *Finding, cx *cardScope) bool {
+	// A window whose first digit starts no issuer's range at its length (a millisecond
+	// timestamp's 13 digits after a 1) is no card.
+	issued := issuerLengths[src[groups[a].start]-'0']
+	if issued == 0 || a == len(groups)-1 && issued&(1<<(groups[a].end-groups[a].start)) == 0 {
 		return false
 	}
+	last := min(len(groups)-1, a+maxGroups-1)
 	var digits [19]byte
-	for b := min(len(groups)-1, a+maxGroups-1); b >= a; b-- {
+	hasContext := 0 // 1: card context found, -1: none, 0: not looked for yet
+	for b := last; b >= a; b-- {
 		total := 0
 		for g := a; g <= b; g++ {
 			total += groups[g].end - groups[g].start
 		}
-		if total < 13 || total > 19 {
+		if total > 19 || issued&(1<<total) == 0 {
 			continue
 		}
 		k := 0
 		for g := a; g <= b; g++ {
 			k += copy(digits[k:], src[groups[g].start:groups[g].end])
 		}
-		brand, ok := IsPAN(digits[:k])
+		r, ok := panRange(digits[:k])
 		if !ok || InHexToken(src, groups[a].start) || InHexToken(src, groups[b].start) {
 			continue
 		}
-		*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: brand,
+		if r.needsContext(k) {
+			if hasContext == 0 {
+				hasContext = -1
+				if cx.hasCardContext(groups[a].start) {
+					hasContext = 1
+				}
+			}
+			if hasContext < 0 {
+				continue
+			}
+		}
+		*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: r.brand,
 			First6: string(digits[:6]), Last4: string(digits[k-4 : k])}
 		if a == 0 && b == 0 {
 			*f = withTrack(src, *f)
@@ -128,20 +153,6 @@ func cardAt(src []byte, groups []group, a int, f *Finding) bool {
 	}
 	return false
 }
-
-// issuerFirstDigits marks the digits some issuer range starts with.
-var issuerFirstDigits = func() (t [10]bool) {
-	for _, r := range issuers {
-		scale := 1
-		for range r.digits - 1 {
-			scale *= 10
-		}
-		for d := r.lo / scale; d <= r.hi/scale; d++ {
-			t[d] = true
-		}
-	}
-	return t
-}()
 
 // maxGroups bounds how many digit groups one card number may span (4-4-4-4-3 is 5).
 const maxGroups = 5
@@ -195,6 +206,12 @@ func isDigitRun(b []byte) bool {
 	}
 	return len(b) > 0
 }
+
+// dashBefore and dashAfter report whether a dash joins the group starting (ending) at i to
+// another group.
+func dashBefore(src []byte, i int) bool { return i >= 2 && src[i-1] == '-' && isDigit(src[i-2]) }
+
+func dashAfter(src []byte, i int) bool { return i+1 < len(src) && src[i] == '-' && isDigit(src[i+1]) }
 
 // ssn finds a US social security number NNN-NN-NNNN: a run of exactly three groups joined
 // by dashes, area not 000, 666 or 9xx, group not 00, serial not 0000.

@@ -32,15 +32,17 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // Find returns every finding in src, in order and not overlapping. It allocates only when
 // it finds something.
-func (s *Scrubber) Find(src []byte) []Finding { return s.appendFindings(nil, src) }
+func (s *Scrubber) Find(src []byte) []Finding { return s.appendFindings(nil, nil, src) }
 
 // Contains reports whether src holds anything sensitive.
-func (s *Scrubber) Contains(src []byte) bool { return len(s.appendFindings(nil, src)) > 0 }
+func (s *Scrubber) Contains(src []byte) bool { return len(s.appendFindings(nil, nil, src)) > 0 }
 
-func (s *Scrubber) appendFindings(dst []Finding, src []byte) []Finding {
+// appendFindings appends the findings in src to dst. pre is the text just before src (a
+// structured scrubber's output so far), read only by the card-context rule.
+func (s *Scrubber) appendFindings(dst []Finding, pre, src []byte) []Finding {
 	base := len(dst)
 	var hits []prefixHit
-	dst = s.scanAll(dst, src, &hits)
+	dst = s.scanAll(dst, pre, src, &hits)
 	if len(hits) > 0 {
 		merged, resume := merge(dst[base:], prefixOrder(hits))
 		// Where a prefixed secret won an overlap, the scan had skipped past the finding it
@@ -57,7 +59,8 @@ func (s *Scrubber) appendFindings(dst []Finding, src []byte) []Finding {
 			if at >= limit {
 				continue
 			}
-			for _, f := range s.scan(nil, src[at:limit]) {
+			// The secret ends the context, as a finding does in scanAll.
+			for _, f := range s.scan(nil, nil, src[at:limit]) {
 				f.Start, f.End = f.Start+at, f.End+at
 				merged = append(merged, f)
 			}
@@ -70,14 +73,17 @@ func (s *Scrubber) appendFindings(dst []Finding, src []byte) []Finding {
 
 // scan is the main detector loop over digits (cards, track data, IBANs, SSNs, routing
 // numbers) and key-value separators, without the prefixed secrets.
-func (s *Scrubber) scan(dst []Finding, src []byte) []Finding { return s.scanAll(dst, src, nil) }
+func (s *Scrubber) scan(dst []Finding, pre, src []byte) []Finding {
+	return s.scanAll(dst, pre, src, nil)
+}
 
 // scanAll runs the detectors where nextStop finds work, and when hits is not nil looks for
 // the prefixed secrets (Stripe keys, Vault tokens, bearer credentials) in the same pass.
-func (s *Scrubber) scanAll(dst []Finding, src []byte, hits *[]prefixHit) []Finding {
+func (s *Scrubber) scanAll(dst []Finding, pre, src []byte, hits *[]prefixHit) []Finding {
 	// next is the first byte not yet covered by a finding; detectors never start before it.
 	next := 0
 	var f Finding
+	cx := cardScope{pre: pre, src: src, keys: s.keys}
 	for i := 0; i < len(src); {
 		j := s.keys.nextStop(src, i, next, hits != nil)
 		if j >= len(src) {
@@ -87,7 +93,8 @@ func (s *Scrubber) scanAll(dst []Finding, src []byte, hits *[]prefixHit) []Findi
 		end := j + 1
 		switch classes[src[j]] {
 		case clsDigit:
-			end, ok = s.digits(src, j, &f)
+			cx.next = next
+			end, ok = s.digits(src, j, &f, &cx)
 			if ok {
 				f.quote = bareJSONValue(src, f.Start, f.End)
 			}

@@ -13,8 +13,13 @@ import (
 // lenient: valid %XX escapes and '+' are decoded, a malformed escape is kept as it is, so it
 // cannot hide a card number behind it. When body holds nothing to scrub, Form returns it
 // itself.
-func (s *Scrubber) Form(body string) string {
+func (s *Scrubber) Form(body string) string { return s.form(nil, body) }
+
+// form is Form on a body that follows pre (a URL up to its "?"), which the card-context rule
+// reads as the text before the first pair.
+func (s *Scrubber) form(pre []byte, body string) string {
 	var out []byte // nil while every pair so far is kept as it is
+	var win [cardReach + 1]byte
 	for start := 0; start <= len(body); {
 		end := strings.IndexByte(body[start:], '&')
 		if end < 0 {
@@ -23,7 +28,14 @@ func (s *Scrubber) Form(body string) string {
 			end += start
 		}
 		pair := body[start:end]
-		if scrubbed, changed := s.formPair(pair); changed {
+		// The output so far, as the card-context rule reads it before this pair.
+		before := tailAppend(win[:0], pre)
+		if out != nil {
+			before = tailAppend(before, out)
+		} else {
+			before = tailAppend(before, body[:start])
+		}
+		if scrubbed, changed := s.formPair(before, pair); changed {
 			if out == nil {
 				out = make([]byte, 0, len(body)+32)
 				out = append(out, body[:start]...)
@@ -43,15 +55,18 @@ func (s *Scrubber) Form(body string) string {
 	return string(out)
 }
 
-// formPair scrubs one key=value pair; changed is false when it stays as it is.
-func (s *Scrubber) formPair(pair string) (scrubbed string, changed bool) {
+// formPair scrubs one key=value pair, which follows pre; changed is false when it stays as
+// it is.
+func (s *Scrubber) formPair(pre []byte, pair string) (scrubbed string, changed bool) {
 	rawKey, rawVal, hasVal := strings.Cut(pair, "=")
 	key := decodePercent(rawKey, true)
-	newKey, keyChanged := s.formComponent(rawKey, key)
+	newKey, keyChanged := s.formComponent(pre, rawKey, key)
 	if !hasVal {
 		return newKey, keyChanged
 	}
 	val := decodePercent(rawVal, true)
+	var valPre [cardReach + 1]byte
+	before := append(tailAppend(tailAppend(valPre[:0], pre), newKey), '=')
 	var newVal string
 	var valChanged bool
 	if kind, ok := s.scrubbedKeyKind(key, decodePercent(newKey, true)); ok {
@@ -59,10 +74,10 @@ func (s *Scrubber) formPair(pair string) (scrubbed string, changed bool) {
 			newVal = url.QueryEscape(string(m))
 			valChanged = newVal != rawVal
 		} else {
-			newVal, valChanged = s.formComponent(rawVal, val)
+			newVal, valChanged = s.formComponent(before, rawVal, val)
 		}
 	} else {
-		newVal, valChanged = s.formComponent(rawVal, val)
+		newVal, valChanged = s.formComponent(before, rawVal, val)
 	}
 	if !keyChanged && !valChanged {
 		return pair, false
@@ -82,25 +97,27 @@ func (s *Scrubber) scrubbedKeyKind(original, scrubbed string) (Kind, bool) {
 	return s.KeyKind(original)
 }
 
-// formComponent scrubs one key or value of a form, raw as it is in the body and dec decoded.
-func (s *Scrubber) formComponent(raw, dec string) (string, bool) {
-	return s.component(raw, dec, url.QueryEscape)
+// formComponent scrubs one key or value of a form, raw as it is in the body and dec decoded,
+// which follows pre.
+func (s *Scrubber) formComponent(pre []byte, raw, dec string) (string, bool) {
+	return s.component(pre, raw, dec, url.QueryEscape)
 }
 
-// component scrubs one part of a form or URL, raw as it is and dec decoded: scrubbed with
-// Text, and escaped again only when that changed it. changed is false when raw stays.
-func (s *Scrubber) component(raw, dec string, escape func(string) string) (string, bool) {
+// component scrubs one part of a form or URL, raw as it is and dec decoded, which follows pre
+// (the output before it, for the card-context rule): scrubbed with Text, and escaped again
+// only when that changed it. changed is false when raw stays.
+func (s *Scrubber) component(pre []byte, raw, dec string, escape func(string) string) (string, bool) {
 	if dec == "" {
 		return raw, false
 	}
-	scrubbed := s.textFixpoint([]byte(dec))
+	scrubbed := s.textFixpoint(pre, []byte(dec))
 	switch {
 	case string(scrubbed) != dec:
-		return s.escapedNoCard(escape(string(scrubbed))), true
-	case raw != dec && s.hasCard([]byte(raw)):
+		return s.escapedNoCard(pre, escape(string(scrubbed))), true
+	case raw != dec && s.hasCard(pre, []byte(raw)):
 		// The escapes themselves spell a card number ("%4242+4242+…" decodes to "B42 4242 …"):
 		// the decoded value is harmless, its encoding is not.
-		enc := s.escapedNoCard(escape(dec))
+		enc := s.escapedNoCard(pre, escape(dec))
 		return enc, enc != raw
 	}
 	return raw, false
@@ -109,14 +126,15 @@ func (s *Scrubber) component(raw, dec string, escape func(string) string) (strin
 // textFixpoint is Text run again until it changes nothing (four passes at most). One pass
 // is not always enough: a card masked inside a quoted key lets the next pass see the key,
 // as in `"4242424242424242 cvc": 123`, whose CVC only a second pass redacts. Running to
-// the fixpoint also makes the structured scrubbers idempotent.
-func (s *Scrubber) textFixpoint(src []byte) []byte {
-	prev, out := src, s.Text(src)
+// the fixpoint also makes the structured scrubbers idempotent. pre is the text before src,
+// for the card-context rule.
+func (s *Scrubber) textFixpoint(pre, src []byte) []byte {
+	prev, out := src, s.textAfter(pre, src)
 	for range 3 {
 		if bytes.Equal(out, prev) {
 			break
 		}
-		prev, out = out, s.Text(out)
+		prev, out = out, s.textAfter(pre, out)
 	}
 	return out
 }
@@ -124,17 +142,18 @@ func (s *Scrubber) textFixpoint(src []byte) []byte {
 // escapedNoCard guards a value just re-encoded: the hex digits of escapes such as "%22" can
 // join the digits around them into a card number the decoded value does not hold. Such an
 // encoding is scrubbed as text.
-func (s *Scrubber) escapedNoCard(enc string) string {
-	if s.hasCard([]byte(enc)) {
-		return string(s.textFixpoint([]byte(enc)))
+func (s *Scrubber) escapedNoCard(pre []byte, enc string) string {
+	if s.hasCard(pre, []byte(enc)) {
+		return string(s.textFixpoint(pre, []byte(enc)))
 	}
 	return enc
 }
 
-// hasCard reports whether b holds a card number or track data: a finding by shape, which
-// has a brand, not a value the engine flags only for the key before it ("card_number=x").
-func (s *Scrubber) hasCard(b []byte) bool {
-	for _, f := range s.Find(b) {
+// hasCard reports whether b, which follows pre, holds a card number or track data: a finding
+// by shape, which has a brand, not a value the engine flags only for the key before it
+// ("card_number=x").
+func (s *Scrubber) hasCard(pre, b []byte) bool {
+	for _, f := range s.appendFindings(nil, pre, b) {
 		if (f.Kind == KindCard || f.Kind == KindTrack) && f.Brand != "" {
 			return true
 		}

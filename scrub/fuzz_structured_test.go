@@ -20,6 +20,8 @@ var jsonSeeds = []string{
 	`"pay with 378282246310005 please"`,
 	`[[[[[["5105105105105100"]]]]]]`,
 	`{"authorization":"Bearer abc.def","cookie":{"sid":"x"},"api_key":"sk_live_abcdEFGH1234"}`,
+	`{"card":"100000000000009","cc":501800000009,"id":1946000000000005,"pan":"1000 000000 00009"}`,
+	`["card",100000000000009,"[card:visa:4242]",100000000000009]`,
 }
 
 // FuzzJSON checks JSON on any input: it never panics; it accepts exactly what encoding/json
@@ -77,6 +79,8 @@ func FuzzForm(f *testing.F) {
 		"card[number]=4000056655665556&card%5Bcvc%5D=314&token=pm_1AbcDEFghi",
 		"q=%ZZ4242424242424242&r=%4242+4242+4242+4242&%&&=&x",
 		"msg=password%3Dhunter2&4242424242424242=x&n=%E2%80%A6",
+		"note=card&x=100000000000009&pan=501800000009&id=1946000000000005",
+		"x:pan=100000000000009&card=%31000+000000+00009",
 	} {
 		f.Add(s)
 	}
@@ -110,6 +114,8 @@ func FuzzURL(f *testing.F) {
 		"//cdn.example/a/%34242424242424242.png#4242424242424242",
 		"http://[::1]:80/x?#",
 		"http://h/a%zz?card=4242424242424242",
+		"https://h/card/100000000000009?cc=501800000009#pan=1946000000000005",
+		"card:100000000000009",
 	} {
 		f.Add(s)
 	}

@@ -22,6 +22,11 @@ func FuzzText(f *testing.F) {
 			f.Add([]byte("card_number=" + g + "&exp=12%2F34"))
 		}
 	}
+	// Numbers that need card context, with it, without it, and after a redaction.
+	for _, in := range []string{"card " + ctxUATP, "ref " + ctxUATP, "pan=" + ctxMaestro, "Karte 5018 0000 0009",
+		"[card:visa:4242] " + ctxUATP, `{"cc":` + ctxGPN + `}`, "4242424242424242 cc " + ctxUATP} {
+		f.Add([]byte(in))
+	}
 	f.Add([]byte("%B4242424242424242^LOVELACE/ADA^34121010000000000000?"))
 	f.Add([]byte(";4242424242424242=34121010000000000?"))
 	f.Add([]byte("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc 4242 4242 4242 4242"))

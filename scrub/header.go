@@ -37,7 +37,7 @@ func (s *Scrubber) Header(h http.Header, allow []string) http.Header {
 			if isURL {
 				scrubbed[i] = s.URL(v)
 			} else {
-				scrubbed[i] = string(s.textFixpoint([]byte(v)))
+				scrubbed[i] = string(s.textFixpoint(nil, []byte(v)))
 			}
 		}
 		out[name] = scrubbed

@@ -69,7 +69,8 @@ type jsonScrub struct {
 	pos  int    // bytes of win consumed
 	base int64  // input offset of win[0]
 	dst  io.Writer
-	obuf []byte // output not yet written to dst
+	obuf []byte // output; all but its first kept bytes not yet written to dst
+	kept int    // bytes at the start of obuf already written, kept as card context
 	werr error  // the first write error; output after it is dropped
 	raw  []byte // the current string between its quotes, as in the input
 	dec  []byte // the current string decoded, when it holds escapes
@@ -101,10 +102,12 @@ func (j *jsonScrub) off() int64 { return j.base + int64(j.pos) }
 func (j *jsonScrub) write(b []byte) {
 	if len(j.obuf)+len(b) > jsonBufSize {
 		j.flush()
-		if len(b) >= jsonBufSize {
+		if len(j.obuf)+len(b) > jsonBufSize {
 			if j.werr == nil {
 				_, j.werr = j.dst.Write(b)
 			}
+			j.obuf = tailAppend(j.obuf, b)
+			j.kept = len(j.obuf)
 			return
 		}
 	}
@@ -118,12 +121,20 @@ func (j *jsonScrub) writeByte(c byte) {
 	j.obuf = append(j.obuf, c)
 }
 
+// flush writes the output not yet written. The last cardReach bytes stay in obuf: the
+// card-context rule reads them before the next value.
 func (j *jsonScrub) flush() {
-	if j.werr == nil && len(j.obuf) > 0 {
-		_, j.werr = j.dst.Write(j.obuf)
+	if j.werr == nil && len(j.obuf) > j.kept {
+		_, j.werr = j.dst.Write(j.obuf[j.kept:])
 	}
-	j.obuf = j.obuf[:0]
+	j.obuf = j.obuf[:copy(j.obuf, j.obuf[len(j.obuf)-min(len(j.obuf), cardReach):])]
+	j.kept = len(j.obuf)
 }
+
+// before returns the output just written, which the card-context rule reads before the
+// value being scrubbed (the opening quote of a string is not written yet: no card word or
+// key spans it).
+func (j *jsonScrub) before() []byte { return j.obuf[max(0, len(j.obuf)-cardReach):] }
 
 // writeQuoted writes b as a JSON string.
 func (j *jsonScrub) writeQuoted(b []byte) {
@@ -289,7 +300,7 @@ func (j *jsonScrub) object(depth int, kind Kind, sens bool) error {
 			return err
 		}
 		// A key of its own kind decides for what is under it, even inside a sensitive value.
-		scrubbed := j.s.textFixpoint(j.str)
+		scrubbed := j.s.textFixpoint(j.before(), j.str)
 		memberKind, memberSens := kind, sens
 		if k, ok := j.s.scrubbedKeyKind(string(j.str), string(scrubbed)); ok {
 			memberKind, memberSens = k, true

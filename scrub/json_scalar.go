@@ -20,7 +20,7 @@ func (j *jsonScrub) stringValue(kind Kind, sens bool) error {
 			return nil
 		}
 	}
-	j.emitString(j.s.textFixpoint(j.str))
+	j.emitString(j.s.textFixpoint(j.before(), j.str))
 	return nil
 }
 
@@ -30,7 +30,7 @@ func (j *jsonScrub) emitString(scrubbed []byte) {
 	switch {
 	case !bytes.Equal(scrubbed, j.str):
 		j.writeQuoted(scrubbed)
-	case bytes.IndexByte(j.raw, '\\') >= 0 && j.s.hasCard(j.raw):
+	case bytes.IndexByte(j.raw, '\\') >= 0 && j.s.hasCard(j.before(), j.raw):
 		// The escapes spell a card number the decoded text does not hold ("\u4242 4242 …"):
 		// the plain encoding has none.
 		j.writeQuoted(j.str)
@@ -205,7 +205,7 @@ func (j *jsonScrub) number(kind Kind, sens bool) error {
 		m, ok = j.s.redactKeyed(j.mask[:0], kind, j.num)
 	}
 	if !ok {
-		m, ok = j.s.numberCard(j.mask[:0], j.num)
+		m, ok = j.s.numberCard(j.mask[:0], j.before(), j.num)
 	}
 	if ok {
 		j.mask = m
@@ -262,8 +262,9 @@ func scanNumber(b []byte) (end int, complete bool) {
 
 // numberCard appends the card mask of the first run of digits in a number literal that is a
 // card number, and reports whether there was one. Every run counts (integer, fraction,
-// exponent): any of them would read as a card in the output.
-func (s *Scrubber) numberCard(dst, num []byte) ([]byte, bool) {
+// exponent): any of them would read as a card in the output. pre is the output before the
+// number, where the card-context rule looks.
+func (s *Scrubber) numberCard(dst, pre, num []byte) ([]byte, bool) {
 	for i := 0; i < len(num); {
 		if num[i] < '0' || num[i] > '9' {
 			i++
@@ -273,8 +274,13 @@ func (s *Scrubber) numberCard(dst, num []byte) ([]byte, bool) {
 		for k < len(num) && num[k] >= '0' && num[k] <= '9' {
 			k++
 		}
-		if brand, ok := IsPAN(num[i:k]); ok {
-			return s.appendCardMask(dst, brand, num[i:k]), true
+		r, ok := panRange(num[i:k])
+		if ok && r.needsContext(k-i) {
+			cx := cardScope{pre: pre, src: num, keys: s.keys}
+			ok = cx.hasCardContext(i)
+		}
+		if ok {
+			return s.appendCardMask(dst, r.brand, num[i:k]), true
 		}
 		i = k
 	}

@@ -28,7 +28,7 @@ func BenchmarkProbeScanOnly(b *testing.B) {
 	data := probeCorpus()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		_ = Default().scan(nil, data)
+		_ = Default().scan(nil, nil, data)
 	}
 }
 

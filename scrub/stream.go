@@ -129,7 +129,7 @@ func (s *Scrubber) scanReader(r io.Reader, fn func(offset int64, f Finding) erro
 			hi := len(buf) - z.overlap
 			commit = cutPoint(buf, max(int(from-base), hi-z.overlap), hi, cutCard)
 		}
-		found = s.appendFindings(found[:0], buf)
+		found = s.appendFindings(found[:0], nil, buf)
 		for _, f := range found {
 			start := base + int64(f.Start)
 			if f.Start >= commit {

@@ -34,7 +34,7 @@ func (s *Scrubber) appendMask(dst []byte, f Finding) []byte {
 
 // AppendText appends src to dst with every finding redacted.
 func (s *Scrubber) AppendText(dst, src []byte) []byte {
-	fs := s.appendFindings(nil, src)
+	fs := s.appendFindings(nil, nil, src)
 	return s.apply(dst, src, fs)
 }
 
@@ -51,7 +51,18 @@ func (s *Scrubber) apply(dst, src []byte, fs []Finding) []byte {
 // Text returns src with every finding redacted. When src holds none it returns src itself,
 // without copying or allocating.
 func (s *Scrubber) Text(src []byte) []byte {
-	fs := s.appendFindings(nil, src)
+	// Not textAfter(nil, src): one call fewer on every clean log line.
+	fs := s.appendFindings(nil, nil, src)
+	if len(fs) == 0 {
+		return src
+	}
+	return s.apply(make([]byte, 0, len(src)+32), src, fs)
+}
+
+// textAfter is Text on src, which follows pre (a structured scrubber's output so far): pre
+// is read only by the card-context rule.
+func (s *Scrubber) textAfter(pre, src []byte) []byte {
+	fs := s.appendFindings(nil, pre, src)
 	if len(fs) == 0 {
 		return src
 	}
@@ -62,7 +73,9 @@ func (s *Scrubber) Text(src []byte) []byte {
 func Text(src []byte) []byte { return std.Text(src) }
 
 // ContainsPAN reports whether src holds a card number (or track data), in any of the forms
-// the detector knows: plain, grouped, url-encoded separators.
+// the detector knows: plain, grouped, url-encoded separators. A number of a shape that needs
+// card context (UATP, GPN's 1946, 12-digit Maestro) counts only after a card word or under a
+// card key, as Text masks it.
 func ContainsPAN(src []byte) bool { return containsPAN(src, 0) }
 
 // maxPANDepth bounds how many keys deep containsPAN looks again inside a redacted value:
@@ -70,7 +83,7 @@ func ContainsPAN(src []byte) bool { return containsPAN(src, 0) }
 const maxPANDepth = 3
 
 func containsPAN(src []byte, depth int) bool {
-	for _, f := range std.appendFindings(nil, src) {
+	for _, f := range std.appendFindings(nil, nil, src) {
 		// A value found by key alone (card_number=abc, track2=…) has no brand: it is not a
 		// card number.
 		if (f.Kind == KindCard || f.Kind == KindTrack) && f.Brand != "" {
@@ -107,7 +120,7 @@ func (s *Scrubber) NewWriter(dst io.Writer) *Writer { return &Writer{s: s, dst: 
 // transforming writer expect.
 func (w *Writer) Write(p []byte) (int, error) {
 	out := p
-	if fs := w.s.appendFindings(nil, p); len(fs) > 0 {
+	if fs := w.s.appendFindings(nil, nil, p); len(fs) > 0 {
 		out = w.s.apply(nil, p, fs)
 	}
 	w.mu.Lock()

@@ -17,7 +17,7 @@ const redactedPassword = "%5Bredacted%3Apassword%5D"
 func (s *Scrubber) URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		text := string(s.textFixpoint([]byte(raw)))
+		text := string(s.textFixpoint(nil, []byte(raw)))
 		if u, err = url.Parse(text); err != nil {
 			return text
 		}
@@ -31,14 +31,14 @@ func (s *Scrubber) URL(raw string) string {
 	if u.Scheme != "" {
 		// Even a scheme can be a card number: "A4008080800070:" parses.
 		i := strings.IndexByte(rest, ':')
-		out = append(out, s.textFixpoint([]byte(rest[:i]))...)
+		out = append(out, s.textFixpoint(nil, []byte(rest[:i]))...)
 		out = append(out, ':')
 		rest = rest[i+1:]
 	}
 	rest, query, hasQuery := strings.Cut(rest, "?")
 	switch {
 	case u.Scheme != "" && !strings.HasPrefix(rest, "/"):
-		out = append(out, s.textFixpoint([]byte(rest))...) // opaque: "mailto:…"
+		out = append(out, s.textFixpoint(out, []byte(rest))...) // opaque: "mailto:…"
 	default:
 		if strings.HasPrefix(rest, "//") && (u.Scheme != "" || !strings.HasPrefix(rest, "///")) {
 			authority, path := rest[2:], ""
@@ -53,17 +53,17 @@ func (s *Scrubber) URL(raw string) string {
 			if i > 0 {
 				out = append(out, '/')
 			}
-			scrubbed, _ := s.component(seg, decodePercent(seg, false), escapeSegment)
+			scrubbed, _ := s.component(out, seg, decodePercent(seg, false), escapeSegment)
 			out = append(out, scrubbed...)
 		}
 	}
 	if hasQuery {
 		out = append(out, '?')
-		out = append(out, s.Form(query)...)
+		out = append(out, s.form(out, query)...)
 	}
 	if hasFrag {
 		out = append(out, '#')
-		scrubbed, _ := s.component(frag, decodePercent(frag, false), escapeFragment)
+		scrubbed, _ := s.component(out, frag, decodePercent(frag, false), escapeFragment)
 		out = append(out, scrubbed...)
 	}
 	if string(out) == raw {
@@ -76,7 +76,7 @@ func (s *Scrubber) URL(raw string) string {
 func (s *Scrubber) appendAuthority(out []byte, authority string) []byte {
 	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
 		user, pass, hasPass := strings.Cut(authority[:i], ":")
-		scrubbed, _ := s.component(user, decodePercent(user, false), escapeUser)
+		scrubbed, _ := s.component(out, user, decodePercent(user, false), escapeUser)
 		out = append(out, scrubbed...)
 		if hasPass {
 			out = append(out, ':')
@@ -87,7 +87,7 @@ func (s *Scrubber) appendAuthority(out []byte, authority string) []byte {
 		out = append(out, '@')
 		authority = authority[i+1:]
 	}
-	return append(out, s.textFixpoint([]byte(authority))...)
+	return append(out, s.textFixpoint(out, []byte(authority))...)
 }
 
 // escapeSegment escapes a path segment, ':' included: in the first segment of a URL without
@@ -109,7 +109,7 @@ func (s *Scrubber) URLValues(v url.Values) url.Values {
 	}
 	out := make(url.Values, len(v))
 	for key, vals := range v {
-		name := string(s.textFixpoint([]byte(key)))
+		name := string(s.textFixpoint(nil, []byte(key)))
 		kind, sensitive := s.scrubbedKeyKind(key, name)
 		scrubbed := out[name]
 		if scrubbed == nil {
@@ -122,7 +122,7 @@ func (s *Scrubber) URLValues(v url.Values) url.Values {
 					continue
 				}
 			}
-			scrubbed = append(scrubbed, string(s.textFixpoint([]byte(val))))
+			scrubbed = append(scrubbed, string(s.textFixpoint(nil, []byte(val))))
 		}
 		out[name] = scrubbed
 	}
