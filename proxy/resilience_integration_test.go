@@ -143,7 +143,14 @@ func TestVaultOutageFailsClosed(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("readyz %d during the outage, want 503", resp.StatusCode)
 	}
-	metrics := get(t, h.adminURL+"/metrics")
+	// A refresh failure is counted when the background read gives up, which under load may
+	// come after the cache went stale: wait for it, boundedly.
+	var metrics string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if metrics = get(t, h.adminURL+"/metrics"); strings.Contains(metrics, "tokenwall_vault_refresh_failures_total") {
+			break
+		}
+	}
 	if !strings.Contains(metrics, "tokenwall_vault_refresh_failures_total") || !strings.Contains(metrics, `tokenwall_secret_age_seconds{secret="stripe_key"}`) {
 		t.Error("metrics lack vault refresh failures or secret age")
 	}
