@@ -59,6 +59,9 @@ type App struct {
 	public  net.Listener
 	admin   net.Listener
 
+	// refusals aggregates repeated refusal records on their way to the trail.
+	refusals *audit.Aggregator
+
 	// closers undo Build's steps; Close runs them in reverse order.
 	closers   []func() error
 	closeOnce sync.Once
@@ -185,12 +188,19 @@ func (a *App) openTrail(ctx context.Context, signer audit.Signer, scrubber *scru
 		Key: func() (vault.Secret, error) {
 			return a.cache.Get(vault.SecretAuditKey)
 		},
-		Signer:          signer,
-		CheckpointEvery: int64(a.cfg.Audit.CheckpointEvery),
-		Scrubber:        scrubber,
-		Log:             a.log,
+		Signer:             signer,
+		CheckpointEvery:    int64(a.cfg.Audit.CheckpointEvery),
+		CheckpointInterval: a.cfg.Audit.CheckpointInterval.D(),
+		Anchor:             a.Anchor(),
+		Scrubber:           scrubber,
+		Log:                a.log,
 	})
 	return err
+}
+
+// Anchor is where the audit trail's checkpoints are anchored: vault.audit_anchor_path.
+func (a *App) Anchor() *audit.VaultAnchor {
+	return audit.NewVaultAnchor(a.client, a.cfg.Vault.AuditAnchorPath)
 }
 
 // Transit is the Vault transit key that signs audit checkpoints and reports.
@@ -202,9 +212,12 @@ func (a *App) Transit() *vault.Transit {
 func (a *App) buildServer(gw gateway.Gateway, scrubber *scrub.Scrubber, signer audit.Signer) error {
 	cfg := a.cfg
 	rec := auditRecorder{trail: a.trail, metrics: a.metrics, log: a.log}
-	deps := proxy.Deps{Config: cfg, Log: a.log, Secrets: a.cache, Gateway: gw, Metrics: a.metrics, Audit: rec}
+	if err := a.openRefusals(rec); err != nil {
+		return err
+	}
+	deps := proxy.Deps{Config: cfg, Log: a.log, Secrets: a.cache, Gateway: gw, Metrics: a.metrics, Audit: a.refusals}
 	if cfg.Webhooks.Enabled {
-		hooks, err := newWebhooks(cfg, webhookDeps{Secrets: a.cache, Store: a.store, Audit: rec,
+		hooks, err := newWebhooks(cfg, webhookDeps{Secrets: a.cache, Store: a.store, Audit: a.refusals,
 			Scrubber: scrubber, Metrics: a.metrics, Log: a.log})
 		if err != nil {
 			return err
@@ -225,7 +238,7 @@ func (a *App) buildServer(gw gateway.Gateway, scrubber *scrub.Scrubber, signer a
 		deps.API = api.New(api.Deps{Config: cfg.API, Payments: svc,
 			Idempotency: payments.NewIdempotency(a.store, cfg.API.IdempotencyTTL.D(), nil),
 			Keys:        apikey.NewRing(a.cache), Limiter: apikey.NewLimiter(cfg.API.RatePerSecond, cfg.API.Burst),
-			Store: a.store, Audit: rec, Metrics: a.metrics, Log: a.log, Reports: a.reports(signer)})
+			Store: a.store, Audit: a.refusals, Metrics: a.metrics, Log: a.log, Reports: a.reports(signer)})
 	}
 	var err error
 	a.server, err = proxy.New(deps)
@@ -290,6 +303,7 @@ func (a *App) closeTrail(ctx context.Context) {
 	if a.trail == nil {
 		return
 	}
+	a.closeRefusals(ctx)
 	if a.pay != nil {
 		a.pay.FlushGaps(ctx)
 		if n := a.pay.PendingGaps(); n > 0 {

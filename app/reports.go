@@ -30,7 +30,7 @@ func (a *App) reports(signer audit.Signer) *reportMaker {
 // Build gathers the evidence now and builds the report for [from, to).
 func (m *reportMaker) Build(ctx context.Context, from, to time.Time) (report.Report, error) {
 	a := m.a
-	return evidence.Build(ctx, evidence.Sources{Config: a.cfg, Store: a.store, Transit: m.transit,
+	return evidence.Build(ctx, evidence.Sources{Config: a.cfg, Store: a.store, Transit: m.transit, Anchor: a.Anchor(),
 		ReadSecret: func(_ context.Context, name, _ string) (vault.Secret, error) { return a.cache.Get(name) },
 		AuditKeys:  audit.VaultKeys(a.client, a.cfg.Vault.AuditKeyPath, 0),
 		APIKeys: func(context.Context) ([]report.KeyInfo, error) {

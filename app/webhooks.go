@@ -52,6 +52,11 @@ func newWebhooks(cfg config.Config, d webhookDeps) (*WebhookParts, error) {
 		owner = host + ":" + strconv.Itoa(os.Getpid())
 	}
 	lg := d.Log.With().Str(logging.FieldComponent, "webhooks").Logger()
+	// The rejections' source address is the client's as the proxy finds it (trusted proxies).
+	realIP, err := proxy.IPExtractor(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
 	var observeDelivery func(string, time.Duration)
 	var observeReceive func(string)
 	if d.Metrics != nil {
@@ -87,7 +92,7 @@ func newWebhooks(cfg config.Config, d webhookDeps) (*WebhookParts, error) {
 		},
 		Tolerance: w.Tolerance.D(), MaxBody: w.MaxBodyBytes.Int(),
 		Store: d.Store, Audit: d.Audit, Scrubber: d.Scrubber,
-		Notify: dl.Kick, Log: lg, Observe: observeReceive, Judge: proxy.WebhookVerdict,
+		Notify: dl.Kick, Log: lg, Observe: observeReceive, Judge: proxy.WebhookVerdict, SourceIP: realIP,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)

@@ -34,6 +34,10 @@ const (
 	// EventAuditKeyRotated records a new version of the audit HMAC key (tokenwall audit
 	// rotate-key); its details name the new and the previous version.
 	EventAuditKeyRotated = "audit_key_rotated"
+	// EventAuditRestored records that the database was restored from a backup (tokenwall
+	// audit restore): the records after details' restored_to, up to previous_seq, are gone,
+	// and the anchor moves back to this record, the one thing allowed to move it back.
+	EventAuditRestored = "audit_restored"
 	// The intents of gateway calls with side effects, written (durably) before the call: a
 	// call whose intent cannot be written is not made, so the gateway never acts unaudited.
 	// The outcome record (charge, capture, …) follows the call.
@@ -49,6 +53,10 @@ const (
 	EventConfigLoaded = "config_loaded"
 	EventStartup      = "startup"
 	EventShutdown     = "shutdown"
+
+	// EventClientRateLimited is a request the per-client limiter (rate_limit) refused before
+	// looking at it: its client's refusals had emptied its bucket.
+	EventClientRateLimited = "client_rate_limited"
 )
 
 // Outcomes.

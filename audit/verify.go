@@ -19,9 +19,14 @@ type Result struct {
 	From, To    int64
 	Records     int64
 	Checkpoints int
-	OK          bool
-	FirstBad    int64
-	Problem     string
+	// Anchor is the newest anchor point checked (Version 0: no anchor); AnchorVersions how
+	// many versions of it were checked; Restores how many recorded restores they hold.
+	Anchor         AnchorPoint
+	AnchorVersions int
+	Restores       int
+	OK             bool
+	FirstBad       int64
+	Problem        string
 }
 
 func (r *Result) fail(seq int64, format string, args ...any) {
@@ -37,6 +42,23 @@ func (r *Result) fail(seq int64, format string, args ...any) {
 // checkpoint matches its record and carries a valid Vault signature. A trail pruned to a
 // checkpoint starts from that checkpoint's hash.
 func Verify(ctx context.Context, st store.Audit, keys Keys, signer Signer, from, to int64) (Result, error) {
+	return VerifyWith(ctx, st, keys, signer, from, to, VerifyOptions{})
+}
+
+// VerifyOptions are the checks Verify adds when it knows the configuration and the anchor:
+// what `tokenwall audit verify` and the report run.
+type VerifyOptions struct {
+	// CheckpointEvery, when set, requires a signed checkpoint at least every
+	// MaxUnsigned(CheckpointEvery) records (deleted checkpoints fail verification).
+	CheckpointEvery int64
+	// Anchor, when set, is compared with the trail: every checkpoint it ever anchored that
+	// the trail still covers must match it, none may be missing, and its history may only
+	// move back through a recorded restore.
+	Anchor Anchor
+}
+
+// VerifyWith is Verify with the spacing of checkpoints and the anchor checked as well.
+func VerifyWith(ctx context.Context, st store.Audit, keys Keys, signer Signer, from, to int64, o VerifyOptions) (Result, error) {
 	if keys == nil {
 		return Result{}, errors.New("audit: verify needs the audit keys")
 	}
@@ -56,11 +78,21 @@ func Verify(ctx context.Context, st store.Audit, keys Keys, signer Signer, from,
 		return res, err
 	}
 	cpAt := map[int64]store.Checkpoint{}
+	want := map[int64]bool{}
 	for _, c := range cps {
-		cpAt[c.Seq] = c
+		cpAt[c.Seq], want[c.Seq] = c, true
+	}
+	var history []AnchorPoint
+	if o.Anchor != nil {
+		if history, err = o.Anchor.History(ctx); err != nil {
+			return res, err
+		}
+		for _, p := range history {
+			want[p.Seq] = true
+		}
 	}
 	prev := chainStart(ctx, st, &res, cpAt, first, last)
-	hashes, prev, err := verifyRecords(ctx, st, newMACs(keys), &res, cpAt, prev)
+	hashes, prev, err := verifyRecords(ctx, st, newMACs(keys), &res, want, prev)
 	if err != nil {
 		return res, err
 	}
@@ -72,6 +104,24 @@ func Verify(ctx context.Context, st store.Audit, keys Keys, signer Signer, from,
 	}
 	if err := verifyCheckpoints(ctx, signer, &res, cps, hashes, from, to, last); err != nil {
 		return res, err
+	}
+	if o.CheckpointEvery > 0 {
+		limit := MaxUnsigned(o.CheckpointEvery)
+		start, err := spacingStart(ctx, st, from, first, limit)
+		if err != nil {
+			return res, err
+		}
+		if start < 0 {
+			res.fail(from, "no signed checkpoint in the %d records before %d", limit, from)
+		} else {
+			verifySpacing(&res, cps, start, to, last, limit)
+		}
+	}
+	if o.Anchor != nil {
+		av := anchorVerifier{st: st, signer: signer, res: &res, hashes: hashes, cpAt: cpAt, first: first, last: last}
+		if err := av.verify(ctx, history); err != nil {
+			return res, err
+		}
 	}
 	res.OK = res.FirstBad == 0
 	return res, nil
@@ -97,9 +147,9 @@ func chainStart(ctx context.Context, st store.Audit, res *Result, cpAt map[int64
 }
 
 // verifyRecords walks the records in range, checking sequence, links, hashes and MACs. It
-// returns the hashes of the records that have a checkpoint, for verifyCheckpoints, and the
-// last record's hash, for verifyHead.
-func verifyRecords(ctx context.Context, st store.Audit, m *macs, res *Result, cpAt map[int64]store.Checkpoint, prev []byte) (map[int64][]byte, []byte, error) {
+// returns the hashes of the records in want (those with a checkpoint or an anchor), for
+// verifyCheckpoints and the anchor, and the last record's hash, for verifyHead.
+func verifyRecords(ctx context.Context, st store.Audit, m *macs, res *Result, want map[int64]bool, prev []byte) (map[int64][]byte, []byte, error) {
 	expect := res.From
 	hashes := map[int64][]byte{}
 	// One hasher for the whole walk (and one MAC per key version): allocating them per
@@ -119,7 +169,7 @@ func verifyRecords(ctx context.Context, st store.Audit, m *macs, res *Result, cp
 		if err := m.check(ctx, res, r); err != nil {
 			return err
 		}
-		if _, ok := cpAt[r.Seq]; ok {
+		if want[r.Seq] {
 			hashes[r.Seq] = r.Hash
 		}
 		prev, expect = r.Hash, r.Seq+1

@@ -70,6 +70,7 @@ func newStack(tb testing.TB, o tokenwallOptions) (http.Handler, string) {
 	cfg := config.Default()
 	cfg.Vault.Address, cfg.Vault.Auth.TokenFile = benchVault.Addr, benchTokenFile
 	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath, cfg.Vault.AuditKeyPath = prefix+"/stripe", prefix+"/signing", prefix+"/audit"
+	cfg.Vault.AuditAnchorPath = prefix + "/audit-anchor"
 	secrets := map[string]string{cfg.Vault.StripeKeyPath: "sk_test_bench", cfg.Vault.SigningKeyPath: "bench-signing-key-0123456789abcdef",
 		cfg.Vault.AuditKeyPath: hex.EncodeToString(benchKey)}
 	var full string

@@ -28,6 +28,8 @@ type Config struct {
 	Webhooks Webhooks `yaml:"webhooks"`
 	// API configures the billing app's /v1 API.
 	API API `yaml:"api"`
+	// RateLimit configures the per-client limit on refusals, before authentication.
+	RateLimit RateLimit `yaml:"rate_limit"`
 }
 
 // Store selects the storage backend.
@@ -47,10 +49,18 @@ type Store struct {
 
 // Audit configures the audit trail.
 type Audit struct {
-	// CheckpointEvery is how many records lie (at least) between signed checkpoints.
+	// CheckpointEvery is how many records lie (at least) between signed checkpoints; no more
+	// than twice as many ever follow the last one (appends wait, and fail closed).
 	CheckpointEvery int `yaml:"checkpoint_every"`
+	// CheckpointInterval: a trail that moved is signed (and anchored) at least this often
+	// (default 60s), so its unsigned tail is bounded in time too.
+	CheckpointInterval Duration `yaml:"checkpoint_interval"`
 	// RetentionDays is how long records are kept; PCI DSS 10.5.1 asks for at least a year.
 	RetentionDays int `yaml:"retention_days"`
+	// AggregateInterval is how often repeated refusals are written (default 60s): the first
+	// refusal of a (client, event, reason) is written at once, its repeats as one record with
+	// their count, first and last time at the end of each interval and at shutdown.
+	AggregateInterval Duration `yaml:"aggregate_interval"`
 	// CryptoperiodDays is how old a secret or the transit key may get before the compliance
 	// report fails PCI DSS 3.6/3.7 for it (default 365).
 	CryptoperiodDays int `yaml:"cryptoperiod_days"`
@@ -116,6 +126,16 @@ type Listen struct {
 	// MaxHeaderBytes bounds a request's header block (names, values, the request line);
 	// a larger one is answered 431 before any handler runs. Default 32 KiB.
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// TrustedProxies are CIDR blocks of the load balancers or proxies in front of tokenwall.
+	// Only a request whose peer is inside one has its X-Forwarded-For believed, read from the
+	// right: the first address that is not a trusted proxy is the client, for the per-client
+	// limit, the audit trail's source address and the log. None by default: the peer address.
+	TrustedProxies []string `yaml:"trusted_proxies,omitempty"`
+	// HTTP2MaxConcurrentStreams is how many streams one HTTP/2 connection may have open at
+	// once (SETTINGS_MAX_CONCURRENT_STREAMS); a stream past it is refused. It also bounds
+	// the handlers a connection runs at once, and so what a flood of resets can start.
+	// Default 100, at most 1000.
+	HTTP2MaxConcurrentStreams int `yaml:"http2_max_concurrent_streams"`
 }
 
 // Admin configures the admin listener (metrics). It is plain HTTP and must stay on loopback
@@ -133,6 +153,11 @@ type Upstream struct {
 	URL string `yaml:"url"`
 	// MaxIdleConnsPerHost sizes the keep-alive pool to the upstream.
 	MaxIdleConnsPerHost int `yaml:"max_idle_conns_per_host"`
+	// MaxConnsPerHost bounds the connections to the upstream, those being dialed included;
+	// a request past it waits for one. Unbounded, each forward a client cancels mid-dial
+	// (an HTTP/2 rapid reset) leaves its dial running, and a flood of resets opens thousands
+	// of TLS connections to the app. Default 256; at least max_idle_conns_per_host.
+	MaxConnsPerHost int `yaml:"max_conns_per_host"`
 	// ResponseHeaderTimeout bounds the wait for the upstream's response headers.
 	ResponseHeaderTimeout Duration `yaml:"response_header_timeout"`
 	// SignatureHeader is the header that carries tokenwall's signature of forwarded bodies.
@@ -164,6 +189,10 @@ type Vault struct {
 	SigningKeyPath string `yaml:"signing_key_path"`
 	// AuditKeyPath holds the HMAC key of the audit trail (KV v2, field "value").
 	AuditKeyPath string `yaml:"audit_key_path"`
+	// AuditAnchorPath is where each signed checkpoint of the audit trail is anchored (KV v2,
+	// written with check-and-set; its version history is what `audit verify` compares the
+	// database with). tokenwall's policy may create and update it, never delete it.
+	AuditAnchorPath string `yaml:"audit_anchor_path"`
 	// TransitMount and TransitKey name the transit key that signs audit checkpoints and
 	// reports; it never leaves Vault.
 	TransitMount string `yaml:"transit_mount"`

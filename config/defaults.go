@@ -19,18 +19,21 @@ func Default() Config {
 			MaxBodyBytes:      1 << 20,
 			HSTSMaxAge:        31536000,
 			MaxHeaderBytes:    32 << 10,
+
+			HTTP2MaxConcurrentStreams: 100,
 		},
 		Admin: Admin{
 			Addr: "127.0.0.1:9090",
 		},
 		Upstream: Upstream{
 			MaxIdleConnsPerHost:   64,
+			MaxConnsPerHost:       256,
 			ResponseHeaderTimeout: Duration(20 * time.Second),
 			SignatureHeader:       "Tokenwall-Signature",
 			SignatureV1:           true,
 		},
 		Store:    Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
-		Audit:    Audit{CheckpointEvery: 1000, RetentionDays: 400, CryptoperiodDays: 365},
+		Audit:    Audit{CheckpointEvery: 1000, CheckpointInterval: Duration(time.Minute), RetentionDays: 400, CryptoperiodDays: 365, AggregateInterval: Duration(time.Minute)},
 		Webhooks: defaultWebhooks(),
 		API:      defaultAPI(),
 		Vault: Vault{
@@ -42,6 +45,7 @@ func Default() Config {
 			StripeKeyPath:   "tokenwall/stripe",
 			SigningKeyPath:  "tokenwall/signing",
 			AuditKeyPath:    "tokenwall/audit-hmac",
+			AuditAnchorPath: "tokenwall/audit-anchor",
 			TransitMount:    "transit",
 			TransitKey:      "tokenwall-audit",
 			RefreshInterval: Duration(5 * time.Minute),
@@ -58,6 +62,7 @@ func Default() Config {
 		Log: Log{
 			Level: "info",
 		},
+		RateLimit: defaultRateLimit(),
 	}
 }
 

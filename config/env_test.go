@@ -189,9 +189,9 @@ func TestEnvFieldsCoverEveryScalar(t *testing.T) {
 			t.Errorf("no field for %s", name)
 		}
 	}
-	// listen 12, admin 2, upstream 5, vault 11 + auth 5, gateway.stripe 3, log 2, scrub 1,
-	// store 5, audit 3, webhooks 13, api 9.
-	if got, want := len(fields), 73; got != want {
+	// listen 13, admin 2, upstream 6, vault 12 + auth 5, gateway.stripe 3, log 2, scrub 1,
+	// store 5, audit 5, webhooks 13, api 9, rate_limit 4.
+	if got, want := len(fields), 82; got != want {
 		t.Errorf("got %d overridable fields, want %d: a field was added or lost", got, want)
 	}
 	for name := range fields {

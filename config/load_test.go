@@ -101,11 +101,14 @@ func TestParseFull(t *testing.T) {
 			MaxBodyBytes:      2 << 20,
 			HSTSMaxAge:        600,
 			MaxHeaderBytes:    32 << 10,
+
+			HTTP2MaxConcurrentStreams: 100,
 		},
 		Admin: Admin{Addr: "10.0.0.5:9100", AllowNonLoopback: true},
 		Upstream: Upstream{
 			URL:                   "https://billing.internal:8443/base",
 			MaxIdleConnsPerHost:   8,
+			MaxConnsPerHost:       256,
 			ResponseHeaderTimeout: Duration(15 * time.Second),
 			SignatureHeader:       "X-Sig",
 			SignatureV1:           true,
@@ -148,7 +151,9 @@ func TestParseFull(t *testing.T) {
 	// Sections the YAML leaves out keep their defaults.
 	def := Default()
 	want.Store, want.Audit, want.Webhooks, want.API = def.Store, def.Audit, def.Webhooks, def.API
+	want.RateLimit = def.RateLimit
 	want.Vault.AuditKeyPath, want.Vault.TransitMount, want.Vault.TransitKey = def.Vault.AuditKeyPath, def.Vault.TransitMount, def.Vault.TransitKey
+	want.Vault.AuditAnchorPath = def.Vault.AuditAnchorPath
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse:\ngot  %+v\nwant %+v", got, want)
 	}

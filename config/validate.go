@@ -27,6 +27,9 @@ func (c Config) Validate() error {
 	c.CardEscape.validate(&p)
 	c.Webhooks.validate(&p, c.Routes)
 	c.API.validate(&p)
+	c.RateLimit.validate(&p)
+	validateTrustedProxies(&p, c.Listen.TrustedProxies)
+	c.Audit.validateAggregation(&p)
 	return errors.Join(p.errs...)
 }
 

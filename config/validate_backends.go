@@ -18,6 +18,9 @@ func (u Upstream) validate(p *problems) {
 	if u.MaxIdleConnsPerHost < 1 {
 		p.addf("upstream.max_idle_conns_per_host", "must be at least 1, got %d", u.MaxIdleConnsPerHost)
 	}
+	if u.MaxConnsPerHost < max(u.MaxIdleConnsPerHost, 1) {
+		p.addf("upstream.max_conns_per_host", "must be at least upstream.max_idle_conns_per_host (%d), got %d", u.MaxIdleConnsPerHost, u.MaxConnsPerHost)
+	}
 	p.positive("upstream.response_header_timeout", u.ResponseHeaderTimeout)
 	if p.required("upstream.signature_header", u.SignatureHeader) && !isToken(u.SignatureHeader) {
 		p.addf("upstream.signature_header", "%q is not a valid header name", u.SignatureHeader)
@@ -45,6 +48,7 @@ func (v Vault) validate(p *problems) {
 	p.kvPath("vault.stripe_key_path", v.StripeKeyPath)
 	p.kvPath("vault.signing_key_path", v.SigningKeyPath)
 	p.kvPath("vault.audit_key_path", v.AuditKeyPath)
+	p.kvPath("vault.audit_anchor_path", v.AuditAnchorPath)
 	p.kvPath("vault.transit_mount", v.TransitMount)
 	p.required("vault.transit_key_name", v.TransitKey)
 	p.positive("vault.refresh_interval", v.RefreshInterval)

@@ -36,6 +36,9 @@ func (l Listen) validate(p *problems) {
 	if l.MaxHeaderBytes < 4<<10 || l.MaxHeaderBytes > 1<<20 {
 		p.addf("listen.max_header_bytes", "must be between 4096 and 1048576, got %d", l.MaxHeaderBytes)
 	}
+	if l.HTTP2MaxConcurrentStreams < 1 || l.HTTP2MaxConcurrentStreams > 1000 {
+		p.addf("listen.http2_max_concurrent_streams", "must be between 1 and 1000, got %d", l.HTTP2MaxConcurrentStreams)
+	}
 	if l.MaxBodyBytes <= 0 {
 		p.addf("listen.max_body_bytes", "must be greater than 0, got %d", l.MaxBodyBytes)
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 	"strings"
+	"time"
 )
 
 // validate checks the driver's settings; a PostgreSQL password belongs in Vault, not in
@@ -50,6 +51,9 @@ func (p *problems) httpURLish(key, raw string, schemes ...string) (*url.URL, boo
 func (a Audit) validate(p *problems) {
 	if a.CheckpointEvery < 1 || a.CheckpointEvery > 1_000_000 {
 		p.addf("audit.checkpoint_every", "%d is not between 1 and 1000000", a.CheckpointEvery)
+	}
+	if d := a.CheckpointInterval.D(); d < time.Second || d > time.Hour {
+		p.addf("audit.checkpoint_interval", "%s is not between 1s and 1h", d)
 	}
 	if a.RetentionDays < 365 {
 		p.addf("audit.retention_days", "%d is less than 365: PCI DSS 10.5.1 asks for at least 12 months", a.RetentionDays)

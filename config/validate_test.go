@@ -109,6 +109,8 @@ func TestValidateRefuses(t *testing.T) {
 		},
 		{name: "listen body limit", mutate: func(c *Config) { c.Listen.MaxBodyBytes = 0 }, key: "listen.max_body_bytes", want: "must be greater than 0"},
 		{name: "HSTS negative", mutate: func(c *Config) { c.Listen.HSTSMaxAge = -1 }, key: "listen.hsts_max_age", want: "must not be negative, got -1"},
+		{name: "no HTTP/2 streams", mutate: func(c *Config) { c.Listen.HTTP2MaxConcurrentStreams = 0 }, key: "listen.http2_max_concurrent_streams", want: "must be between 1 and 1000, got 0"},
+		{name: "HTTP/2 streams unbounded", mutate: func(c *Config) { c.Listen.HTTP2MaxConcurrentStreams = 1 << 20 }, key: "listen.http2_max_concurrent_streams", want: "got 1048576"},
 
 		// admin
 		{name: "admin addr invalid", mutate: func(c *Config) { c.Admin.Addr = "localhost" }, key: "admin.addr", want: "is not host:port"},
@@ -144,6 +146,8 @@ func TestValidateRefuses(t *testing.T) {
 		{name: "upstream url fragment", mutate: func(c *Config) { c.Upstream.URL = "http://billing/#top" }, key: "upstream.url", want: "must not have a fragment"},
 		{name: "upstream url unparsable", mutate: func(c *Config) { c.Upstream.URL = "http://bil ling:x/" }, key: "upstream.url", want: "is not a valid URL"},
 		{name: "upstream pool", mutate: func(c *Config) { c.Upstream.MaxIdleConnsPerHost = 0 }, key: "upstream.max_idle_conns_per_host", want: "must be at least 1, got 0"},
+		{name: "upstream connections unbounded", mutate: func(c *Config) { c.Upstream.MaxConnsPerHost = 0 }, key: "upstream.max_conns_per_host", want: "must be at least upstream.max_idle_conns_per_host (64), got 0"},
+		{name: "upstream connections below the pool", mutate: func(c *Config) { c.Upstream.MaxConnsPerHost = 8 }, key: "upstream.max_conns_per_host", want: "got 8"},
 		{name: "upstream header timeout", mutate: func(c *Config) { c.Upstream.ResponseHeaderTimeout = 0 }, key: "upstream.response_header_timeout", want: "must be greater than 0"},
 		{name: "signature header empty", mutate: func(c *Config) { c.Upstream.SignatureHeader = "" }, key: "upstream.signature_header", want: "required"},
 		{name: "signature header invalid", mutate: func(c *Config) { c.Upstream.SignatureHeader = "Tokenwall Signature" }, key: "upstream.signature_header", want: `"Tokenwall Signature" is not a valid header name`},

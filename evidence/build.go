@@ -36,6 +36,9 @@ type Sources struct {
 	AuditKeys audit.Keys
 	// Transit is the key that signs checkpoints; the chain is verified with it.
 	Transit TransitKey
+	// Anchor is the trail's anchor in Vault; the chain is compared with its history and its
+	// newest point goes into the report. Nil only in tests of other parts.
+	Anchor audit.Anchor
 	// ProbeAddr is the TLS listener to probe (listen.addr when empty; an unspecified host is
 	// probed on loopback).
 	ProbeAddr string
@@ -101,9 +104,20 @@ func Build(ctx context.Context, src Sources, from, to time.Time) (report.Report,
 		Store: src.Store, Evidence: ev, Keys: keys, RetentionDays: cfg.Audit.RetentionDays, CryptoperiodDays: period,
 		Flow: flowOf(cfg), Progress: src.Progress,
 		Verify: func(ctx context.Context, fromSeq, toSeq int64) (report.ChainEvidence, error) {
-			res, err := audit.Verify(ctx, src.Store, auditKeys, src.Transit, fromSeq, toSeq)
-			return report.ChainEvidence{OK: res.OK, From: res.From, To: res.To, Records: res.Records,
-				Checkpoints: int64(res.Checkpoints), FirstBad: res.FirstBad, Problem: res.Problem}, err
+			res, err := audit.VerifyWith(ctx, src.Store, auditKeys, src.Transit, fromSeq, toSeq,
+				audit.VerifyOptions{CheckpointEvery: int64(cfg.Audit.CheckpointEvery), Anchor: src.Anchor})
+			return chainEvidence(res), err
 		},
 	})
+}
+
+// chainEvidence is the report's view of a verification.
+func chainEvidence(res audit.Result) report.ChainEvidence {
+	ce := report.ChainEvidence{OK: res.OK, From: res.From, To: res.To, Records: res.Records,
+		Checkpoints: int64(res.Checkpoints), FirstBad: res.FirstBad, Problem: res.Problem}
+	if a := res.Anchor; a.Version > 0 {
+		ce.Anchor = &report.AnchorEvidence{Version: a.Version, Versions: res.AnchorVersions, Seq: a.Seq,
+			Hash: fmt.Sprintf("%x", a.Hash), KeyName: a.KeyName, Signature: a.Signature, Restores: res.Restores}
+	}
+	return ce
 }

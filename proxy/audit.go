@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -30,10 +31,28 @@ func Record(c echo.Context, rec Recorder, ev audit.Event) error {
 	if ev.Actor == "" {
 		ev.Actor = actorCheckout
 	}
-	if err := rec.Record(r.Context(), ev); err != nil {
+	ctx, cancel := auditContext(r.Context())
+	defer cancel()
+	if err := rec.Record(ctx, ev); err != nil {
 		return fmt.Errorf("%w: audit %s: %w", ErrUnavailable, ev.Type, err)
 	}
 	return nil
+}
+
+// auditWriteTimeout bounds an audit write for a request without a deadline of its own.
+const auditWriteTimeout = 10 * time.Second
+
+// auditContext is ctx without the client's cancellation, bounded by ctx's deadline
+// (listen.request_timeout) or auditWriteTimeout. A client that resets its HTTP/2 stream or
+// closes its connection mid-request cancels the request's context; writing the record with
+// it dropped the record of that request at random (the trail gave up waiting), so a client
+// could choose to leave no trace of a refusal, or of a tokenization the gateway had made.
+func auditContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	detached := context.WithoutCancel(ctx)
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(detached, d)
+	}
+	return context.WithTimeout(detached, auditWriteTimeout)
 }
 
 // record is Record on the server's trail.

@@ -32,6 +32,9 @@ var (
 	ErrInvalidValue = errors.New("invalid parameter value")
 	// ErrMisdirected is a request whose Host is not one of listen.public_hosts (421).
 	ErrMisdirected = errors.New("misdirected request")
+	// ErrClientRateLimited is a request refused by the per-client limiter (rate_limit): its
+	// client's refusals emptied its bucket (429 with Retry-After).
+	ErrClientRateLimited = errors.New("client rate limited")
 )
 
 // problemDoc is the application/problem+json body (RFC 9457).
@@ -75,6 +78,9 @@ func errorHandler(err error, c echo.Context) {
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
 	c.Response().Header().Set("Cache-Control", "no-store")
+	if s := retryAfterSeconds(err, k); s > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(s))
+	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(k.status)
 		return

@@ -35,15 +35,23 @@ type errorKind struct {
 	reason     string
 	// retryAfter is sent as Retry-After (a *apikey.RateLimitError sets its own).
 	retryAfter time.Duration
+	// refusal: tokenwall refused a client it does not trust yet (no or a bad credential, a
+	// card where none belongs) and wrote a record of it; each costs the client a token of the
+	// per-client limiter (limitClients).
+	refusal bool
 }
 
 // errorTable is the one place an error becomes a status, a message, a problem type and an
 // audit reason. The first kind errors.Is matches wins, so specific kinds come first.
 var errorTable = []errorKind{
+	// The per-client limiter: first, so that a refusal it turns into a 429 is answered 429.
+	{err: ErrClientRateLimited, status: 429, message: "too many requests", slug: "rate-limited", title: "Too many requests",
+		detail: "slow down; see Retry-After", reason: ReasonClientRateLimited},
+
 	// tokenwall's own routes and the guard.
 	{err: ErrMisdirected, status: 421, message: "misdirected request", slug: "misdirected-request", title: "Misdirected request", reason: "misdirected_host"},
 	{err: ErrCardEscape, status: 400, message: "card data is not accepted on this path", slug: "card-data-refused", title: "Card data refused",
-		detail: "the API takes gateway tokens (pm_…), never card numbers; tokenize through the checkout", reason: "card_escape"},
+		detail: "the API takes gateway tokens (pm_…), never card numbers; tokenize through the checkout", reason: "card_escape", refusal: true},
 	{err: ErrTooLarge, status: 413, message: "request body too large", slug: "body-too-large", title: "Request body too large", reason: "body_too_large"},
 	{err: ErrUnsupportedMedia, status: 415, message: "unsupported content type for this route", slug: "unsupported-media-type", title: "Unsupported media type",
 		detail: "send application/json", reason: "unsupported_media_type"},
@@ -60,12 +68,12 @@ var errorTable = []errorKind{
 
 	// API keys.
 	{err: apikey.ErrNoKey, status: 401, message: "authentication required", slug: "unauthenticated", title: "Authentication required",
-		detail: "send Authorization: Bearer twk_…", reason: "no_api_key"},
+		detail: "send Authorization: Bearer twk_…", reason: "no_api_key", refusal: true},
 	{err: apikey.ErrBadKey, status: 401, message: "invalid api key", slug: "invalid-api-key", title: "Invalid API key",
-		detail: "the key is unknown or its secret does not match", reason: "bad_api_key"},
-	{err: apikey.ErrRevoked, status: 401, message: "revoked api key", slug: "revoked-api-key", title: "Revoked API key", detail: "this key was revoked", reason: "revoked_api_key"},
+		detail: "the key is unknown or its secret does not match", reason: "bad_api_key", refusal: true},
+	{err: apikey.ErrRevoked, status: 401, message: "revoked api key", slug: "revoked-api-key", title: "Revoked API key", detail: "this key was revoked", reason: "revoked_api_key", refusal: true},
 	{err: apikey.ErrBadCert, status: 401, message: "invalid client certificate", slug: "invalid-client-certificate", title: "Invalid client certificate",
-		detail: "the client certificate is mapped to no key, or to another key than the Authorization header", reason: "bad_client_certificate"},
+		detail: "the client certificate is mapped to no key, or to another key than the Authorization header", reason: "bad_client_certificate", refusal: true},
 	{err: apikey.ErrScope, status: 403, message: "scope missing", slug: "scope-missing", title: "Scope missing", showDetail: true, reason: "scope_missing"},
 	{err: apikey.ErrRateLimited, status: 429, message: "too many requests", slug: "rate-limited", title: "Too many requests", detail: "slow down; see Retry-After", reason: "rate_limited"},
 	{err: apikey.ErrUnavailable, status: 503, message: "service temporarily unavailable", slug: "unavailable", title: "Service temporarily unavailable",
@@ -185,14 +193,22 @@ func problemOf(err error) (errorKind, problemDoc) {
 	if k.err == gateway.ErrDeclined || k.err == gateway.ErrRejected || k.slug == "gateway-rejected" {
 		doc.Code = AuditReason(err)
 	}
+	doc.RetryAfter = retryAfterSeconds(err, k)
+	return k, doc
+}
+
+// retryAfterSeconds is the Retry-After of err, of kind k, in whole seconds rounded up (0 for
+// none): the error's own (a rate limit knows when its bucket refills), else its kind's.
+func retryAfterSeconds(err error, k errorKind) int {
+	wait := k.retryAfter
 	var ra interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ra) {
-		k.retryAfter = ra.RetryAfter()
+		wait = ra.RetryAfter()
 	}
-	if k.retryAfter > 0 {
-		doc.RetryAfter = int((k.retryAfter + time.Second - 1) / time.Second)
+	if wait <= 0 {
+		return 0
 	}
-	return k, doc
+	return int((wait + time.Second - 1) / time.Second)
 }
 
 // wrappedDetail is the text a validation wrapped around sentinel ("%w: <detail>"): what

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/scrub"
 	"github.com/tokenwall/tokenwall/webhooks"
 )
@@ -36,7 +37,10 @@ const fuzzCard = "4242424242424242"
 // upstream is up, so 502 is a defect), and no card number reached the upstream (path,
 // query, headers, body) or tokenwall's log.
 func FuzzRawRequest(f *testing.F) {
-	h := newFuzzHarness(f)
+	// The gateway's retries as `tokenwall serve` has them; each fuzz worker process builds
+	// its own harness, in its own folder.
+	h := newHarness(f, options{api: true, webhooks: true, processDir: true,
+		retries: config.Default().Gateway.Stripe.MaxNetworkRetries})
 	for _, seed := range rawSeeds(h) {
 		f.Add(seed)
 	}
@@ -102,9 +106,9 @@ func (w *leakWatch) check(t *testing.T, raw []byte) {
 	for _, r := range reqs[w.seenReq:] {
 		var hdr bytes.Buffer
 		_ = r.Header.Write(&hdr)
-		for part, b := range map[string][]byte{"path": []byte(r.Path), "headers": hdr.Bytes(), "body": r.Body} {
+		for part, b := range map[string][]byte{"path": []byte(r.URI), "headers": hdr.Bytes(), "body": r.Body} {
 			if scrub.ContainsPAN(b) {
-				t.Errorf("a card number reached the upstream in the %s of %s %s after %q", part, r.Method, clip([]byte(r.Path)), clip(raw))
+				t.Errorf("a card number reached the upstream in the %s of %s %s after %q", part, r.Method, clip([]byte(r.URI)), clip(raw))
 			}
 		}
 	}

@@ -73,9 +73,16 @@ func (h *harness) logText() string {
 }
 
 // events returns the audit trail's records of type typ, after closing nothing: appends are
-// durable when Record returns, so what the requests wrote is there.
+// durable when Record returns, so what the requests wrote is there. The repeated refusals
+// the aggregator has counted are written first (one record per key: a record's count is
+// audit.Repeats of its details).
 func (h *harness) events(typ string) []store.AuditRecord {
 	h.t.Helper()
+	if agg := h.app.Refusals(); agg != nil {
+		if err := agg.Flush(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
+	}
 	var out []store.AuditRecord
 	err := h.store.AuditRange(context.Background(), 0, 0, func(r store.AuditRecord) error {
 		if r.Event == typ {

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -10,13 +9,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/tokenwall/tokenwall/signature"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -82,90 +78,6 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// received is one request the upstream got.
-type received struct {
-	Method, Path, ContentType string
-	Body                      []byte
-	Header                    http.Header
-	SignatureErr              error
-	// SignatureV2Err is the v2 verification, for the route's purpose, v1 refused.
-	SignatureV2Err error
-}
-
-// upstream is the billing app stand-in: a real TLS server that verifies tokenwall's signature
-// and records every request.
-type upstream struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []received
-	key  []byte
-	v2   *signature.Verifier
-	// delay, when set, is slept before answering (graceful shutdown tests).
-	delay time.Duration
-}
-
-func newUpstream(t *testing.T, key []byte) *upstream {
-	u := &upstream{key: key}
-	u.v2 = &signature.Verifier{Keys: func() [][]byte { return [][]byte{u.key} }}
-	u.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		sigErr := signature.Verify(r.Header.Get(signature.Header), body, [][]byte{u.key}, signature.DefaultTolerance, time.Now())
-		purpose := signature.PurposeCheckout
-		if r.URL.Path == "/webhooks/tokenwall" {
-			purpose = signature.PurposeWebhook
-		}
-		v2Err := u.v2.Verify(r.Header.Get(signature.Header), signature.Of(r, purpose), body)
-		u.mu.Lock()
-		u.reqs = append(u.reqs, received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body, Header: r.Header.Clone(),
-			SignatureErr: sigErr, SignatureV2Err: v2Err})
-		d := u.delay
-		u.mu.Unlock()
-		if d > 0 {
-			time.Sleep(d)
-		}
-		w.Header().Set("Cache-Control", "private")
-		w.Header().Set("Content-Type", "text/plain")
-		switch r.URL.Path {
-		case "/leaky":
-			// A billing app that shows a stored card number back: the leak tokenwall alerts on.
-			fmt.Fprintf(w, "%s your card %s is on file", strings.Repeat("x", 3000), leakyCard)
-			return
-		case "/leaky-gzip":
-			// The same leak, compressed: it is watched as decoded.
-			w.Header().Set("Content-Encoding", "gzip")
-			zw := gzip.NewWriter(w)
-			fmt.Fprintf(zw, "%s your card %s is on file", strings.Repeat("x", 3000), leakyCard)
-			_ = zw.Close()
-			return
-		case "/bomb-gzip":
-			// 64 MiB of zeros in about 64 KiB: watched up to its limit, forwarded whole.
-			w.Header().Set("Content-Encoding", "gzip")
-			zw := gzip.NewWriter(w)
-			zeros := make([]byte, 1<<20)
-			for range 64 {
-				_, _ = zw.Write(zeros)
-			}
-			_ = zw.Close()
-			return
-		}
-		fmt.Fprintf(w, "upstream got %s %s", r.Method, r.URL.Path)
-	}))
-	t.Cleanup(u.srv.Close)
-	return u
-}
-
-func (u *upstream) requests() []received {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]received(nil), u.reqs...)
-}
-
-func (u *upstream) setDelay(d time.Duration) {
-	u.mu.Lock()
-	u.delay = d
-	u.mu.Unlock()
-}
-
 // options tune a harness.
 type options struct {
 	vault         *devstack.Vault // default: the shared one
@@ -193,8 +105,19 @@ type options struct {
 	clientCA []byte
 	// upgradePaths is upstream.upgrade_paths.
 	upgradePaths []string
+	// clientRate and clientBurst size the per-client limit on refusals (rate_limit); the
+	// harness's default, 1000 and 1000, lets the tests that send refusals on purpose send many.
+	clientRate, clientBurst int
+	// trustedProxies is listen.trusted_proxies.
+	trustedProxies []string
 	// publicHosts are listen.public_hosts besides 127.0.0.1, the harness's own.
 	publicHosts []string
+	// processDir puts the harness's files (log, certificate, database) in a folder of the
+	// test's artifacts named after the process: every fuzz worker is a process of its own
+	// that runs the fuzz target, and so builds a harness of its own.
+	processDir bool
+	// upstreamConns, when set, is upstream.max_conns_per_host and max_idle_conns_per_host.
+	upstreamConns int
 }
 
 // mtlsSubject is the client certificate subject mapped to the "mtls" test key.
@@ -211,13 +134,10 @@ var testKeys = map[string][]string{
 	"auditor":  {apikey.ScopeReports},
 }
 
-// leakyCard is the card number the /leaky upstream page shows (Stripe's test Mastercard).
-const leakyCard = "5555 5555 5555 4444"
-
 // harness is a tokenwall server running in process on real listeners, against a real Vault
 // and stripe-mock, forwarding to a recording TLS upstream.
 type harness struct {
-	t          *testing.T
+	t          testing.TB
 	cfg        config.Config
 	up         *upstream
 	url        string
@@ -260,7 +180,7 @@ func testRoutes() []config.Route {
 	}
 }
 
-func randomKey(t *testing.T) []byte {
+func randomKey(t testing.TB) []byte {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -268,7 +188,9 @@ func randomKey(t *testing.T) []byte {
 	return b
 }
 
-func newHarness(t *testing.T, o options) *harness {
+// newHarness starts tokenwall as o describes and stops it when t ends (its audit trail must
+// verify then). t may be a *testing.F: a fuzz target builds one harness for all its inputs.
+func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
 	if o.vault == nil {
 		o.vault = sharedVault
@@ -317,7 +239,7 @@ func (kv *harnessVault) path(name string) string { return kv.prefix + "/" + name
 
 // dial connects to v with its root token, kept in a temporary folder (a secret: not in the
 // artifacts).
-func (kv *harnessVault) dial(ctx context.Context, t *testing.T, v *devstack.Vault) {
+func (kv *harnessVault) dial(ctx context.Context, t testing.TB, v *devstack.Vault) {
 	t.Helper()
 	kv.tokenFile = filepath.Join(t.TempDir(), "vault-token")
 	if err := os.WriteFile(kv.tokenFile, []byte(v.Token), 0o600); err != nil {
@@ -331,7 +253,7 @@ func (kv *harnessVault) dial(ctx context.Context, t *testing.T, v *devstack.Vaul
 	}
 }
 
-func (kv *harnessVault) write(ctx context.Context, t *testing.T, name, value string) {
+func (kv *harnessVault) write(ctx context.Context, t testing.TB, name, value string) {
 	t.Helper()
 	if err := kv.admin.WriteKV(ctx, kv.path(name), value); err != nil {
 		t.Fatal(err)
@@ -341,9 +263,15 @@ func (kv *harnessVault) write(ctx context.Context, t *testing.T, name, value str
 // baseConfig is the harness's config without the API and webhooks: listeners on free
 // ports with a fresh certificate, the recording upstream trusted by its CA, the harness's
 // Vault paths, the gateway and the routes.
-func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.Config {
+func (h *harness) baseConfig(t testing.TB, o options, kv *harnessVault) config.Config {
 	t.Helper()
 	dir := testkit.ArtifactsDir(t)
+	if o.processDir {
+		dir = filepath.Join(dir, "pid-"+strconv.Itoa(os.Getpid()))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg := config.Default()
 	var err error
 	if cfg.Listen.CertFile, cfg.Listen.KeyFile, err = devstack.WriteSelfSignedCert(dir); err != nil {
@@ -369,6 +297,7 @@ func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.C
 	// waits.
 	cfg.Vault.Timeout = config.Duration(2 * time.Second)
 	cfg.Vault.StripeKeyPath, cfg.Vault.SigningKeyPath, cfg.Vault.AuditKeyPath = kv.path("stripe"), kv.path("signing"), kv.path("audit-hmac")
+	cfg.Vault.AuditAnchorPath = kv.path("audit-anchor") // each harness has its own trail, so its own anchor
 	if o.maxAge != 0 {
 		cfg.Vault.MaxAge, cfg.Vault.RefreshInterval = config.Duration(o.maxAge), config.Duration(o.refresh)
 	}
@@ -379,6 +308,14 @@ func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.C
 	}
 	cfg.CardEscape.AlertPaths = o.alertPaths
 	cfg.Upstream.UpgradePaths = o.upgradePaths
+	if o.upstreamConns != 0 {
+		cfg.Upstream.MaxConnsPerHost, cfg.Upstream.MaxIdleConnsPerHost = o.upstreamConns, o.upstreamConns
+	}
+	cfg.RateLimit.PerSecond, cfg.RateLimit.Burst = 1000, 1000
+	if o.clientRate != 0 {
+		cfg.RateLimit.PerSecond, cfg.RateLimit.Burst = o.clientRate, o.clientBurst
+	}
+	cfg.Listen.TrustedProxies = o.trustedProxies
 	cfg.Routes = o.routes
 	if cfg.Routes == nil {
 		cfg.Routes = testRoutes()
@@ -391,7 +328,7 @@ func (h *harness) baseConfig(t *testing.T, o options, kv *harnessVault) config.C
 }
 
 // withAPI turns /v1 on with the keys of testKeys (h.keys), written to Vault.
-func (h *harness) withAPI(ctx context.Context, t *testing.T, cfg *config.Config, o options, kv *harnessVault) {
+func (h *harness) withAPI(ctx context.Context, t testing.TB, cfg *config.Config, o options, kv *harnessVault) {
 	t.Helper()
 	var ks apikey.KeySet
 	h.keys = map[string]string{}
@@ -495,4 +432,16 @@ func (h *harness) start(ctx context.Context) {
 			t.Errorf("tokenwall stopped with %v", err)
 		}
 	})
+}
+
+// newGatewayFaultProxy is a FaultProxy in front of the shared stripe-mock, closed when t
+// ends: a harness given its URL as options.stripeURL has its gateway calls recorded.
+func newGatewayFaultProxy(t testing.TB) *devstack.FaultProxy {
+	t.Helper()
+	fp, err := devstack.NewFaultProxy(sharedStripe.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fp.Close() })
+	return fp
 }

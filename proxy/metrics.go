@@ -22,6 +22,7 @@ type Metrics struct {
 	deliveries     *prometheus.HistogramVec
 	auditFailures  *prometheus.CounterVec
 	unwatched      *prometheus.CounterVec
+	clientLimited  *prometheus.CounterVec
 }
 
 // NewMetrics registers tokenwall's metrics. secretAges is read at each scrape for the
@@ -62,11 +63,14 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 		unwatched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenwall_upstream_unwatched_responses_total", Help: "Upstream responses (or their rest) forwarded without the card watch, by why: an encoding it cannot decode, or the decoded size limit.",
 		}, []string{"why"}),
+		clientLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokenwall_client_rate_limited_total", Help: "Requests answered 429 by the per-client limiter, by where (api, webhook, or guard: a refusal of the card-escape guard).",
+		}, []string{"where"}),
 		auditFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenwall_audit_write_failures_total", Help: "Audit records that could not be written, by event type.",
 		}, []string{"event"}),
 	}
-	m.Registry.MustRegister(m.auditFailures, m.unwatched, m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
+	m.Registry.MustRegister(m.auditFailures, m.unwatched, m.clientLimited, m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
 		m.webhooksIn, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		secretAgeCollector{ages: secretAges})
@@ -78,6 +82,10 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 func (m *Metrics) CardEscaped(where, action string) {
 	m.cardEscapes.WithLabelValues(where, action).Inc()
 }
+
+// ClientLimited counts a request the per-client limiter answered 429: where is api,
+// webhook or guard (a closed set).
+func (m *Metrics) ClientLimited(where string) { m.clientLimited.WithLabelValues(where).Inc() }
 
 // AuditWriteFailed counts an audit record that could not be written; event is one of
 // audit's event type constants (a closed set).

@@ -54,6 +54,8 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 			ContentSecurityPolicy: contentSecurityPolicy,
 			ReferrerPolicy:        "no-referrer",
 		}),
+		// Before the body is read and before authentication: see limitClients.
+		s.limitClients,
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(s.maxBody, 10) + "B", Skipper: s.isWebhookPath}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.RequestTimeout.D()}),
 	}

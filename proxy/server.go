@@ -70,6 +70,8 @@ type Server struct {
 	webhooks http.Handler
 	api      API
 	tok      tokenizer
+	// limiter is the per-client limit of refusals (nil when rate_limit.enabled is off).
+	limiter *clientLimiter
 }
 
 // New builds the server: routes, middleware and the upstream proxy. Only package app calls
@@ -93,6 +95,13 @@ func New(d Deps) (*Server, error) {
 		s.now = time.Now
 	}
 	s.tok = tokenizer{gw: d.Gateway, metrics: d.Metrics, now: s.now}
+	if rl := d.Config.RateLimit; rl.Enabled {
+		s.limiter = newClientLimiter(rl.PerSecond, rl.Burst, rl.MaxClients)
+	}
+	realIP, err := IPExtractor(d.Config.Listen)
+	if err != nil {
+		return nil, err
+	}
 	if s.tls == nil {
 		c, err := TLSConfig(d.Config.Listen.CertFile, d.Config.Listen.KeyFile, d.Config.Listen.MinTLSVersion)
 		if err != nil {
@@ -124,7 +133,7 @@ func New(d Deps) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard) // tokenwall logs through zerolog only
 	e.StdLogger = log.New(d.Log.With().Str(logging.FieldComponent, "http").Logger(), "", 0)
-	e.IPExtractor = echo.ExtractIPDirect() // no X-Forwarded-For trusted unless configured
+	e.IPExtractor = realIP // X-Forwarded-For only from listen.trusted_proxies
 	e.HTTPErrorHandler = errorHandler
 	e.Use(s.middlewares()...)
 	s.echo = e
@@ -148,6 +157,7 @@ func (s *Server) Run(ctx context.Context, public, admin net.Listener) error {
 		WriteTimeout:      lc.WriteTimeout.D(),
 		IdleTimeout:       lc.IdleTimeout.D(),
 		MaxHeaderBytes:    int(lc.MaxHeaderBytes),
+		HTTP2:             http2Config(lc),
 		TLSConfig:         s.tls,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -175,4 +185,19 @@ func (s *Server) Run(ctx context.Context, public, admin net.Listener) error {
 		return fmt.Errorf("proxy: shutdown: %w", shutErr)
 	}
 	return nil
+}
+
+// http2MaxReadFrameSize is the largest HTTP/2 frame tokenwall reads: the protocol's
+// default and minimum (RFC 9113 §6.5.2), not net/http's 1 MiB.
+const http2MaxReadFrameSize = 16 << 10
+
+// http2Config bounds what one HTTP/2 connection may ask of the server: the streams open at
+// once (and so the handlers it runs at once: net/http closes a connection that queues four
+// times as many, the rapid-reset bound) and the frame size. The header list is bounded by
+// http.Server.MaxHeaderBytes, which net/http advertises as SETTINGS_MAX_HEADER_LIST_SIZE.
+func http2Config(lc config.Listen) *http.HTTP2Config {
+	return &http.HTTP2Config{
+		MaxConcurrentStreams: lc.HTTP2MaxConcurrentStreams,
+		MaxReadFrameSize:     http2MaxReadFrameSize,
+	}
 }

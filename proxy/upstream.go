@@ -27,13 +27,15 @@ func withSignature(ctx context.Context, sign signFunc) context.Context {
 	return context.WithValue(ctx, signatureKey{}, sign)
 }
 
-// UpstreamTransport is the transport to the billing app: its keep-alive pool, response
-// header timeout and, for an https upstream with a private CA, upstream.ca_cert_file as the
-// only trusted roots. Webhook deliveries to the app use it too.
+// UpstreamTransport is the transport to the billing app: its keep-alive pool, its bound on
+// connections, the response header timeout and, for an https upstream with a private CA,
+// upstream.ca_cert_file as the only trusted roots. Webhook deliveries to the app use it too.
 func UpstreamTransport(cfg config.Upstream) (*http.Transport, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
 	tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.MaxIdleConnsPerHost)
+	// Bounds the dials too: net/http finishes a dial whose request was cancelled.
+	tr.MaxConnsPerHost = cfg.MaxConnsPerHost
 	tr.ResponseHeaderTimeout = cfg.ResponseHeaderTimeout.D()
 	if cfg.CACertFile != "" {
 		pem, err := os.ReadFile(cfg.CACertFile)

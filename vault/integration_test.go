@@ -69,11 +69,7 @@ func writeFile(t *testing.T, content string) string {
 func TestAppRoleLoginReadsOnlyWhatThePolicyAllows(t *testing.T) {
 	v := startVault(t)
 	ctx := context.Background()
-	policy, err := os.ReadFile("../deploy/vault/tokenwall-policy.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vaultAPI(t, v, http.MethodPut, "sys/policies/acl/tokenwall", map[string]any{"policy": string(policy)})
+	writePolicy(t, v)
 	vaultAPI(t, v, http.MethodPost, "sys/auth/approle", map[string]any{"type": "approle"})
 	vaultAPI(t, v, http.MethodPost, "auth/approle/role/tokenwall", map[string]any{"token_policies": "tokenwall", "token_ttl": "1h"})
 	roleID := vaultAPI(t, v, http.MethodGet, "auth/approle/role/tokenwall/role-id", nil)["data"].(map[string]any)["role_id"].(string)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/store"
 )
 
@@ -88,16 +89,17 @@ func Build(ctx context.Context, in Inputs) (Report, error) {
 		}
 		lastSeq = rec.Seq
 		s.Records++
+		det := details(rec)
 		if isKey {
 			if k := keys[keyID]; k != nil {
 				if rec.Event == "api_auth_failed" {
-					k.Refusals++
+					k.Refusals += audit.Repeats(det)
 				} else {
 					k.Calls++
 				}
 			}
 		}
-		count(s, day(days, rec.Time), rec)
+		count(s, day(days, rec.Time), rec, det)
 		return nil
 	})
 	if err != nil {
@@ -144,10 +146,11 @@ func day(days map[string]*Day, t time.Time) *Day {
 	return d
 }
 
-// count adds one record of the period to the summary and its day.
-func count(s *Summary, d *Day, rec store.AuditRecord) {
-	det := details(rec)
+// count adds one record of the period to the summary and its day. A refusal record may stand
+// for repeated refusals (audit.Aggregator): it counts as many as its details say.
+func count(s *Summary, d *Day, rec store.AuditRecord, det map[string]string) {
 	ok := rec.Outcome == "success"
+	n := audit.Repeats(det)
 	switch rec.Event {
 	case "tokenize":
 		s.TokenizationsSucceeded++
@@ -158,8 +161,8 @@ func count(s *Summary, d *Day, rec store.AuditRecord) {
 		s.TokenizeFailuresByCode[orUnknown(rec.Reason)]++
 		d.Tokenizations++
 	case "card_escape_blocked":
-		s.CardEscapesRefused++
-		d.Refusals++
+		s.CardEscapesRefused += n
+		d.Refusals += n
 	case "card_escape_alerted":
 		s.CardEscapesAlerted++
 	case "charge":
@@ -187,9 +190,9 @@ func count(s *Summary, d *Day, rec store.AuditRecord) {
 		}
 		d.Webhooks++
 	case "webhook_rejected":
-		s.WebhooksRejected++
-		s.WebhookRejectionsByReason[orUnknown(rec.Reason)]++
-		d.Refusals++
+		s.WebhooksRejected += n
+		s.WebhookRejectionsByReason[orUnknown(rec.Reason)] += n
+		d.Refusals += n
 	case "webhook_delivered":
 		s.WebhooksDelivered++
 	case "webhook_dead":
@@ -203,8 +206,11 @@ func count(s *Summary, d *Day, rec store.AuditRecord) {
 			s.Erasures = append(s.Erasures, erasureOf(rec, det))
 		}
 	case "api_auth_failed":
-		s.APIRefusalsByReason[orUnknown(rec.Reason)]++
-		d.Refusals++
+		s.APIRefusalsByReason[orUnknown(rec.Reason)] += n
+		d.Refusals += n
+	case "client_rate_limited":
+		s.ClientRateLimited += n
+		d.Refusals += n
 	case "admin_access":
 		s.AdminAccess++
 	case "api_key_created":

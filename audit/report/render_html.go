@@ -195,6 +195,7 @@ func summaryGroups(s Summary) []countGroup {
 			mapTable("Webhook rejections by reason", "Reason", s.WebhookRejectionsByReason),
 		}},
 		{Title: "API and administration", ID: "sum-api", Rows: []countRow{
+			{"Requests refused by the per-client limit", s.ClientRateLimited},
 			{"Admin access", s.AdminAccess},
 			{"API keys created", s.KeysCreated},
 			{"API keys revoked", s.KeysRevoked},

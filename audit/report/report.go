@@ -74,6 +74,9 @@ type Summary struct {
 	SecretRefreshFailed int64            `json:"secret_refresh_failures"`
 	Startups            int64            `json:"startups"`
 	ReportsGenerated    int64            `json:"reports_generated"`
+
+	// ClientRateLimited counts requests the per-client limiter refused before authentication.
+	ClientRateLimited int64 `json:"client_rate_limited"`
 }
 
 // ErasurePromise is how long an erasure may take: the merchant promises 48 hours.
@@ -96,7 +99,7 @@ type Day struct {
 	Charges       int64  `json:"charges"`
 	Refunds       int64  `json:"refunds"`
 	Webhooks      int64  `json:"webhooks"`
-	Refusals      int64  `json:"refusals"` // card-escape, webhook and API refusals
+	Refusals      int64  `json:"refusals"` // card-escape, webhook, API and rate-limit refusals
 }
 
 // Requirement is one PCI DSS v4.0.1 requirement with the evidence that decided its status.
@@ -162,6 +165,23 @@ type ChainEvidence struct {
 	Checkpoints int64  `json:"signed_checkpoints"`
 	FirstBad    int64  `json:"first_bad_seq,omitempty"`
 	Problem     string `json:"problem,omitempty"`
+	// Anchor is the newest checkpoint anchored outside the database (Vault KV), which the
+	// trail was compared with: a copy of it in the signed report anchors the trail once more.
+	Anchor *AnchorEvidence `json:"anchor,omitempty"`
+}
+
+// AnchorEvidence is the audit trail's anchor in Vault as verified.
+type AnchorEvidence struct {
+	// Version is the anchor's KV version; Versions how many versions were compared.
+	Version  int    `json:"version"`
+	Versions int    `json:"versions_checked"`
+	Seq      int64  `json:"checkpoint_seq"`
+	Hash     string `json:"checkpoint_hash"`
+	KeyName  string `json:"key_name"`
+	// Signature is the transit signature of the anchored checkpoint.
+	Signature string `json:"signature"`
+	// Restores counts recorded restores of the database in the anchor's history.
+	Restores int `json:"restores"`
 }
 
 // SecretEvidence is one secret's Vault KV metadata against the cryptoperiod.

@@ -235,6 +235,10 @@ func provisionDevSecrets(ctx context.Context, cfg config.Config, apiKeyFile stri
 	if err := c.EnableTransitKey(ctx, cfg.Vault.TransitMount, cfg.Vault.TransitKey); err != nil {
 		return err
 	}
+	// As deploy/vault/setup.sh does: the audit anchor keeps 1000 versions of history.
+	if err := c.SetKVMaxVersions(ctx, cfg.Vault.AuditAnchorPath, 1000); err != nil {
+		return err
+	}
 	if cfg.API.Enabled && apiKeyFile != "" {
 		// One key with every scope for the developer, kept in the data folder (0600).
 		k, full, err := apikey.New("dev", apikey.Scopes, time.Now())

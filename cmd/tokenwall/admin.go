@@ -61,30 +61,46 @@ func (a *adminConn) auditKeys(legacy int) audit.Keys {
 	return audit.VaultKeys(a.client, a.cfg.Vault.AuditKeyPath, legacy)
 }
 
+// anchor is the audit trail's anchor in Vault.
+func (a *adminConn) anchor() *audit.VaultAnchor {
+	return audit.NewVaultAnchor(a.client, a.cfg.Vault.AuditAnchorPath)
+}
+
 // transit is the checkpoint signer.
 func (a *adminConn) transit() *vault.Transit {
 	return a.client.Transit(a.cfg.Vault.TransitMount, a.cfg.Vault.TransitKey)
 }
 
-// trail is an audit trail on st for a maintenance command's own events; the caller closes
-// it, which writes a signed checkpoint.
+// trail is an audit trail on st for a maintenance command's own events, anchored like the
+// server's; the caller closes it, which writes a signed checkpoint.
 func (a *adminConn) trail(st store.Store) (*audit.Trail, error) { return a.trailOn(st) }
 
 // trailOn is trail on any audit store.
 func (a *adminConn) trailOn(st store.Audit) (*audit.Trail, error) {
-	scrubber, err := a.cfg.Scrub.Scrubber()
+	o, err := a.trailOptions(st)
 	if err != nil {
 		return nil, err
 	}
-	return audit.New(audit.Options{
+	return audit.New(o)
+}
+
+// trailOptions are the options of a maintenance command's trail on st.
+func (a *adminConn) trailOptions(st store.Audit) (audit.Options, error) {
+	scrubber, err := a.cfg.Scrub.Scrubber()
+	if err != nil {
+		return audit.Options{}, err
+	}
+	return audit.Options{
 		Store: st,
 		Key: func() (vault.Secret, error) {
 			return a.auditKey(context.Background())
 		},
-		Signer:          a.transit(),
-		CheckpointEvery: int64(a.cfg.Audit.CheckpointEvery),
-		Scrubber:        scrubber,
-	})
+		Signer:             a.transit(),
+		CheckpointEvery:    int64(a.cfg.Audit.CheckpointEvery),
+		CheckpointInterval: a.cfg.Audit.CheckpointInterval.D(),
+		Anchor:             a.anchor(),
+		Scrubber:           scrubber,
+	}, nil
 }
 
 // apiKeys reads the API key set for a report: nil when the API is off.

@@ -16,6 +16,7 @@ const auditUsage = `usage:
   tokenwall audit export [--from SEQ] [--to SEQ] [-o FILE] --config FILE
   tokenwall audit prune --config FILE
   tokenwall audit rotate-key --config FILE
+  tokenwall audit restore --reason TEXT --config FILE
 `
 
 // runAudit verifies, exports or prunes the audit trail, or rotates its HMAC key. verify
@@ -27,7 +28,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	sub := args[0]
 	switch sub {
-	case "verify", "export", "prune", "rotate-key":
+	case "verify", "export", "prune", "rotate-key", "restore":
 	default:
 		fmt.Fprint(stderr, auditUsage)
 		return 2
@@ -36,6 +37,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	from := fs.Int64("from", 0, "first sequence number (default: the first kept)")
 	to := fs.Int64("to", 0, "last sequence number (default: the last)")
 	out := fs.String("o", "", "export: output file (default stdout)")
+	reason := fs.String("reason", "", "restore: why the database was restored (required; recorded in the trail)")
 	legacy := fs.Int("legacy-key-version", 0, "verify: the audit key version that MACed records naming none "+
 		"(written before tokenwall recorded versions; default: the lowest version Vault keeps)")
 	cfg, code := parseAndLoad(fs, path, args[1:], stderr, 2)
@@ -66,9 +68,36 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		fmt.Fprintf(stdout, "pruned %d records older than %d days (up to a signed checkpoint)\n", n, cfg.Audit.RetentionDays)
 		return 0
+	case "restore":
+		return auditRestore(ctx, ac, st, *reason, stdout, stderr)
 	default:
 		return rotateAuditKey(ctx, ac, st, stdout, stderr)
 	}
+}
+
+// maxRestoreReason bounds the reason an operator gives for a restore.
+const maxRestoreReason = 500
+
+// auditRestore records that the database was restored from a backup and moves the anchor
+// back to it (audit.Restore): the only way to make a trail behind its anchor writable again.
+func auditRestore(ctx context.Context, ac *adminConn, st store.Store, reason string, stdout, stderr io.Writer) int {
+	if reason == "" || len(reason) > maxRestoreReason {
+		fmt.Fprintf(stderr, "tokenwall: audit restore needs --reason (1 to %d characters): it is recorded in the trail\n", maxRestoreReason)
+		return 2
+	}
+	o, err := ac.trailOptions(st)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
+		return 2
+	}
+	r, err := audit.Restore(ctx, audit.RestoreInput{Trail: o, Keys: ac.auditKeys(0), Operator: operator("cli"), Reason: reason})
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "restore recorded: the trail was restored to %d; records %d..%d are gone; record %d (%s) is anchored as version %d\n",
+		r.RestoredTo, r.RestoredTo+1, r.PreviousSeq, r.Seq, audit.EventAuditRestored, r.AnchorVersion)
+	return 0
 }
 
 // auditVerify checks the trail, each record with the version of the audit key it names.
@@ -80,7 +109,8 @@ func auditVerify(ctx context.Context, ac *adminConn, st store.Store, from, to in
 		return 2
 	}
 	start := time.Now()
-	res, err := audit.Verify(ctx, st, ac.auditKeys(legacy), ac.transit(), from, to)
+	res, err := audit.VerifyWith(ctx, st, ac.auditKeys(legacy), ac.transit(), from, to,
+		audit.VerifyOptions{CheckpointEvery: int64(ac.cfg.Audit.CheckpointEvery), Anchor: ac.anchor()})
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
 		return 2
@@ -91,6 +121,12 @@ func auditVerify(ctx context.Context, ac *adminConn, st store.Store, from, to in
 	}
 	fmt.Fprintf(stdout, "audit trail OK: records %d..%d (%d), %d signed checkpoints, verified in %s\n",
 		res.From, res.To, res.Records, res.Checkpoints, time.Since(start).Round(time.Millisecond))
+	if a := res.Anchor; a.Version > 0 {
+		fmt.Fprintf(stdout, "anchor: Vault %s/%s version %d signs checkpoint %d (%d versions compared, %d restores recorded)\n",
+			ac.cfg.Vault.KVMount, ac.cfg.Vault.AuditAnchorPath, a.Version, a.Seq, res.AnchorVersions, res.Restores)
+	} else {
+		fmt.Fprintln(stdout, "anchor: none yet (the trail has never been checkpointed)")
+	}
 	return 0
 }
 

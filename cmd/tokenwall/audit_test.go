@@ -13,6 +13,7 @@ import (
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/store/sqlite"
+	"github.com/tokenwall/tokenwall/testkit"
 )
 
 // serveOnce runs `tokenwall serve` until it is ready, then stops it.
@@ -120,5 +121,66 @@ func TestAuditRotateKeyKeepsTheTrailVerifiable(t *testing.T) {
 	code, stdout, _ = runCmd(t, "audit", "verify", "--config", cfgPath)
 	if code != 1 || !strings.Contains(stdout, "at sequence 2") {
 		t.Fatalf("record naming another key version: exit %d %q, want 1 naming sequence 2", code, stdout)
+	}
+}
+
+// copyDB copies the SQLite database files at src (with its -wal and -shm files, when there
+// are any) to dst: a backup, or its restore.
+func copyDB(t *testing.T, src, dst string) {
+	t.Helper()
+	for _, sfx := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(dst + sfx)
+		b, err := os.ReadFile(src + sfx)
+		if os.IsNotExist(err) && sfx != "" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+sfx, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAuditRestoreAfterABackup: a database restored from a backup is behind the anchor in
+// Vault, so `audit verify` fails naming the first missing record and `serve` refuses to
+// start, saying what to do; `audit restore --reason` records the restore and re-anchors, after
+// which both work, and a second restore is refused.
+func TestAuditRestoreAfterABackup(t *testing.T) {
+	_, cfgPath, cfg := provisioned(t)
+	serveOnce(t, cfgPath, cfg)
+	backup := filepath.Join(testkit.ArtifactsDir(t), "backup.db")
+	copyDB(t, cfg.Store.SQLitePath, backup)
+	serveOnce(t, cfgPath, cfg)
+	copyDB(t, backup, cfg.Store.SQLitePath)
+
+	code, stdout, _ := runCmd(t, "audit", "verify", "--config", cfgPath)
+	if code != 1 || !strings.Contains(stdout, "missing") {
+		t.Fatalf("verify of the restored database: exit %d %q, want 1 naming missing records", code, stdout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errb strings.Builder
+	if code := run(ctx, []string{"serve", "--config", cfgPath}, &out, &errb); code == 0 || ctx.Err() != nil ||
+		!strings.Contains(errb.String(), "behind its anchor") || !strings.Contains(errb.String(), "audit restore") {
+		t.Fatalf("serve on the restored database: exit %d, stderr %q", code, errb.String())
+	}
+	if code, _, stderr := runCmd(t, "audit", "restore", "--config", cfgPath); code != 2 || !strings.Contains(stderr, "--reason") {
+		t.Fatalf("restore without a reason: exit %d %q", code, stderr)
+	}
+	code, stdout, stderr := runCmd(t, "audit", "restore", "--reason", "disk failure; restored the nightly backup", "--config", cfgPath)
+	if code != 0 || !strings.Contains(stdout, "restore recorded") {
+		t.Fatalf("restore: exit %d %q %q", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCmd(t, "audit", "verify", "--config", cfgPath); code != 0 || !strings.Contains(stdout, "1 restores recorded") {
+		t.Fatalf("verify after the restore: exit %d %q %q", code, stdout, stderr)
+	}
+	serveOnce(t, cfgPath, cfg)
+	if code, stdout, _ := runCmd(t, "audit", "verify", "--config", cfgPath); code != 0 {
+		t.Fatalf("verify after serving again: exit %d %q", code, stdout)
+	}
+	if code, _, stderr := runCmd(t, "audit", "restore", "--reason", "again", "--config", cfgPath); code != 2 || !strings.Contains(stderr, "nothing was restored") {
+		t.Fatalf("a second restore: exit %d %q", code, stderr)
 	}
 }

@@ -60,7 +60,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		bar.total = last - first + 1
 	}
 	start := time.Now()
-	r, err := evidence.Build(ctx, evidence.Sources{Config: cfg, Store: st, ReadSecret: ac.client.ReadKV, AuditKeys: ac.auditKeys(0), Transit: ac.transit(),
+	r, err := evidence.Build(ctx, evidence.Sources{Config: cfg, Store: st, ReadSecret: ac.client.ReadKV, AuditKeys: ac.auditKeys(0), Transit: ac.transit(), Anchor: ac.anchor(),
 		ProbeAddr: *probe, Progress: func(n int64) { bar.Add(n - bar.done) }, APIKeys: ac.apiKeys}, from, to)
 	bar.Clear()
 	if err != nil {

@@ -29,6 +29,9 @@ else
 fi
 
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | vault kv put secret/tokenwall/audit-hmac value=- >/dev/null
+# The audit anchor: keep 1000 versions of its history (about 1000 checkpoints; the runtime
+# policy cannot change this, nor delete versions).
+vault kv metadata put -max-versions=1000 secret/tokenwall/audit-anchor >/dev/null
 if [ -n "${WEBHOOK_SECRET_FILE:-}" ]; then
 	vault kv put secret/tokenwall/stripe-webhook value=@"$WEBHOOK_SECRET_FILE" >/dev/null
 fi

@@ -11,6 +11,14 @@ path "secret/metadata/tokenwall/*" {
   capabilities = ["read"]
 }
 
+# The audit trail's anchor: each signed checkpoint is written as a new version, with
+# check-and-set. tokenwall may add versions and read them, never delete, undelete or
+# destroy them (no "delete" here, no secret/delete/, secret/destroy/ or metadata write),
+# so its history, which `tokenwall audit verify` reads, only grows.
+path "secret/data/tokenwall/audit-anchor" {
+  capabilities = ["create", "update", "read"]
+}
+
 # Let tokenwall look up and renew its own token.
 path "auth/token/lookup-self" {
   capabilities = ["read"]
