@@ -103,6 +103,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *App, err error
 	if err := a.openTrail(ctx, o.Signer, scrubber); err != nil {
 		return nil, err
 	}
+	a.metrics.WatchOutbox(a.store.OutboxStats)
 	if err := a.recordStartup(ctx, paths); err != nil {
 		return nil, fmt.Errorf("cannot start without an audit trail: %w", err)
 	}
@@ -143,6 +144,8 @@ func (a *App) openVault(ctx context.Context, getenv func(string) string) (map[st
 		OnRefresh:       func(name string, err error) { a.refreshed(name, paths[name], err) },
 	})
 	a.metrics = proxy.NewMetrics(a.cache.Ages)
+	b := Version()
+	a.metrics.SetBuildInfo(b.Version, b.Commit, b.GoVersion)
 	if err := a.cache.Load(vctx); err != nil {
 		if cfg.API.Enabled && errors.Is(err, vault.ErrMissing) {
 			err = fmt.Errorf("%w (with api.enabled, create the first key with `tokenwall keys create --scopes …`)", err)
@@ -278,6 +281,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		})
 	})
+	spawn(a.keepVaultLogin)
 	spawn(func(ctx context.Context) { a.pruneIdempotency(ctx, time.Hour) })
 	if a.cfg.API.Enabled {
 		spawn(func(ctx context.Context) { apikey.Refresh(ctx, a.cache, a.cfg.API.KeysRefresh.D()) })

@@ -10,6 +10,7 @@ import (
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
 	gwstripe "github.com/tokenwall/tokenwall/gateway/stripe"
+	"github.com/tokenwall/tokenwall/logging"
 	"github.com/tokenwall/tokenwall/payments"
 	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/store"
@@ -22,7 +23,7 @@ func VaultOptions(cfg config.Config, getenv func(string) string) vault.Options {
 	return vault.Options{
 		Address: v.Address, CACertFile: v.CACertFile, Timeout: v.Timeout.D(), KVMount: v.KVMount, Getenv: getenv,
 		Auth: vault.Auth{Method: v.Auth.Method, TokenFile: v.Auth.TokenFile, RoleID: v.Auth.RoleID,
-			SecretIDFile: v.Auth.SecretIDFile, Mount: v.Auth.Mount},
+			SecretIDFile: v.Auth.SecretIDFile, Role: v.Auth.Role, Mount: v.Auth.Mount},
 	}
 }
 
@@ -47,6 +48,19 @@ func SecretPaths(cfg config.Config) map[string]string {
 		paths[vault.SecretAPIKeys] = cfg.API.KeysPath
 	}
 	return paths
+}
+
+// keepVaultLogin keeps an AppRole or Kubernetes login alive (renewed by Vault's lifetime
+// watcher, a new login when renewal stops) until ctx ends, logging each new login and each
+// failure; with a token it returns at once (the cache's refresh re-reads the token file).
+func (a *App) keepVaultLogin(ctx context.Context) {
+	a.client.KeepLoggedIn(ctx, func(err error) {
+		if err != nil {
+			a.log.Warn().Str(logging.FieldComponent, "vault").Err(err).Msg("vault token renewal or login failed; logging in again")
+			return
+		}
+		a.log.Info().Str(logging.FieldComponent, "vault").Msg("vault token renewal ended; logged in again")
+	})
 }
 
 // recordStartup writes the startup, config_loaded and secret_loaded events.

@@ -208,14 +208,21 @@ type Vault struct {
 
 // VaultAuth selects the auth method. The secret parts are read from files, never inline.
 type VaultAuth struct {
-	// Method is "token" or "approle".
+	// Method is "token", "approle" or "kubernetes".
 	Method string `yaml:"method"`
-	// TokenFile holds a Vault token (method token). When empty, VAULT_TOKEN is used.
+	// TokenFile is, for method token, a file holding a Vault token (VAULT_TOKEN is used when
+	// empty), typically written by a Vault Agent: it is read again when it changes and when
+	// Vault refuses the token. For method kubernetes it is the pod's service account token
+	// (default /var/run/secrets/kubernetes.io/serviceaccount/token), read at each login.
 	TokenFile string `yaml:"token_file"`
-	// RoleID is the AppRole role id (not a secret); SecretIDFile holds the secret id.
+	// RoleID is the AppRole role id (not a secret; Vault generates it: `vault read
+	// auth/approle/role/tokenwall/role-id`); SecretIDFile holds the secret id.
 	RoleID       string `yaml:"role_id"`
 	SecretIDFile string `yaml:"secret_id_file"`
-	// Mount is the AppRole auth mount, default "approle".
+	// Role is the Vault role of method kubernetes, bound to tokenwall's service account.
+	Role string `yaml:"role"`
+	// Mount is the auth mount of method approle or kubernetes; empty means the method's name
+	// ("approle", "kubernetes").
 	Mount string `yaml:"mount"`
 }
 

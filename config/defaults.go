@@ -39,7 +39,6 @@ func Default() Config {
 		Vault: Vault{
 			Auth: VaultAuth{
 				Method: "token",
-				Mount:  "approle",
 			},
 			KVMount:         "secret",
 			StripeKeyPath:   "tokenwall/stripe",

@@ -47,7 +47,9 @@ func applyEnv(c *Config, environ []string) error {
 		}
 		f, ok := fields[name]
 		if !ok {
-			errs = append(errs, unknownEnv(name, fields))
+			if !kubernetesServiceVar(name, value) {
+				errs = append(errs, unknownEnv(name, fields))
+			}
 			continue
 		}
 		if err := setScalar(f.value, value); err != nil {
@@ -133,6 +135,10 @@ func setScalar(v reflect.Value, text string) error {
 func unknownEnv(name string, fields map[string]envField) error {
 	if strings.HasPrefix(name, EnvPrefix+"ROUTES") {
 		return fmt.Errorf("%s: routes cannot be set from the environment; edit the config file", name)
+	}
+	if kubeBarePortVar.MatchString(name) {
+		return fmt.Errorf("%s: unknown variable, no config key has this name (Kubernetes sets it to tcp://IP:PORT for a Service, "+
+			"and this value is not one; the listen port is in TOKENWALL_LISTEN_ADDR)", name)
 	}
 	best, bestDist := "", len(name)/3+1 // farther than this is a guess, not a typo
 	for _, n := range slices.Sorted(maps.Keys(fields)) {

@@ -182,16 +182,16 @@ func TestEnvFieldsCoverEveryScalar(t *testing.T) {
 	for _, name := range []string{
 		"TOKENWALL_LISTEN_ADDR", "TOKENWALL_LISTEN_CERT_FILE", "TOKENWALL_LISTEN_HSTS_MAX_AGE",
 		"TOKENWALL_ADMIN_ALLOW_NON_LOOPBACK", "TOKENWALL_UPSTREAM_SIGNATURE_HEADER",
-		"TOKENWALL_VAULT_AUTH_SECRET_ID_FILE", "TOKENWALL_VAULT_REFRESH_INTERVAL",
+		"TOKENWALL_VAULT_AUTH_SECRET_ID_FILE", "TOKENWALL_VAULT_AUTH_ROLE", "TOKENWALL_VAULT_REFRESH_INTERVAL",
 		"TOKENWALL_GATEWAY_STRIPE_MAX_NETWORK_RETRIES", "TOKENWALL_LOG_LEVEL",
 	} {
 		if _, ok := fields[name]; !ok {
 			t.Errorf("no field for %s", name)
 		}
 	}
-	// listen 13, admin 2, upstream 6, vault 12 + auth 5, gateway.stripe 3, log 2, scrub 1,
+	// listen 13, admin 2, upstream 6, vault 12 + auth 6, gateway.stripe 3, log 2, scrub 1,
 	// store 5, audit 5, webhooks 13, api 9, rate_limit 4.
-	if got, want := len(fields), 82; got != want {
+	if got, want := len(fields), 83; got != want {
 		t.Errorf("got %d overridable fields, want %d: a field was added or lost", got, want)
 	}
 	for name := range fields {

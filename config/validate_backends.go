@@ -40,9 +40,13 @@ func (v Vault) validate(p *problems) {
 	case "approle":
 		p.required("vault.auth.role_id", v.Auth.RoleID)
 		p.required("vault.auth.secret_id_file", v.Auth.SecretIDFile)
-		p.kvPath("vault.auth.mount", v.Auth.Mount)
+	case "kubernetes":
+		p.required("vault.auth.role", v.Auth.Role)
 	default:
-		p.addf("vault.auth.method", "%q is not one of token, approle", v.Auth.Method)
+		p.addf("vault.auth.method", "%q is not one of token, approle, kubernetes", v.Auth.Method)
+	}
+	if v.Auth.Mount != "" {
+		p.kvPath("vault.auth.mount", v.Auth.Mount)
 	}
 	p.kvPath("vault.kv_mount", v.KVMount)
 	p.kvPath("vault.stripe_key_path", v.StripeKeyPath)

@@ -33,6 +33,14 @@ func TestValidateAccepts(t *testing.T) {
 				c.Vault.Auth = VaultAuth{Method: "approle", RoleID: "r", SecretIDFile: "/s", Mount: "approle"}
 			},
 		},
+		{name: "approle on its default mount", mutate: func(c *Config) { c.Vault.Auth = VaultAuth{Method: "approle", RoleID: "r", SecretIDFile: "/s"} }},
+		{name: "kubernetes with the default token file", mutate: func(c *Config) { c.Vault.Auth = VaultAuth{Method: "kubernetes", Role: "tokenwall"} }},
+		{
+			name: "kubernetes on its own mount",
+			mutate: func(c *Config) {
+				c.Vault.Auth = VaultAuth{Method: "kubernetes", Role: "tokenwall", TokenFile: "/var/run/secrets/vault/token", Mount: "k8s-prod"}
+			},
+		},
 		{name: "no retries", mutate: func(c *Config) { c.Gateway.Stripe.MaxNetworkRetries = 0 }},
 		{name: "HSTS off", mutate: func(c *Config) { c.Listen.HSTSMaxAge = 0 }},
 		{name: "route path with trailing slash", mutate: func(c *Config) { c.Routes[0].Path = "/checkout/" }},
@@ -156,7 +164,17 @@ func TestValidateRefuses(t *testing.T) {
 		// vault
 		{name: "vault address empty", mutate: func(c *Config) { c.Vault.Address = "" }, key: "vault.address", want: "required"},
 		{name: "vault address not http", mutate: func(c *Config) { c.Vault.Address = "vault.internal:8200" }, key: "vault.address", want: "must be an absolute http or https URL"},
-		{name: "vault auth method", mutate: func(c *Config) { c.Vault.Auth.Method = "ldap" }, key: "vault.auth.method", want: `"ldap" is not one of token, approle`},
+		{name: "vault auth method", mutate: func(c *Config) { c.Vault.Auth.Method = "ldap" }, key: "vault.auth.method", want: `"ldap" is not one of token, approle, kubernetes`},
+		{
+			name:   "kubernetes without role",
+			mutate: func(c *Config) { c.Vault.Auth = VaultAuth{Method: "kubernetes"} },
+			key:    "vault.auth.role", want: "required",
+		},
+		{
+			name:   "kubernetes mount with slash",
+			mutate: func(c *Config) { c.Vault.Auth = VaultAuth{Method: "kubernetes", Role: "r", Mount: "kubernetes/"} },
+			key:    "vault.auth.mount", want: `"kubernetes/" must not start or end with "/"`,
+		},
 		{
 			name:   "approle without role id",
 			mutate: func(c *Config) { c.Vault.Auth = VaultAuth{Method: "approle", SecretIDFile: "/s", Mount: "approle"} },
@@ -253,7 +271,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.Routes[1].Card.Number = ""
 	err := c.Validate()
 	requireProblem(t, err, "listen.addr", "port 70000 out of range")
-	requireProblem(t, err, "vault.auth.method", `"ldap" is not one of token, approle`)
+	requireProblem(t, err, "vault.auth.method", `"ldap" is not one of token, approle, kubernetes`)
 	requireProblem(t, err, "routes[1].card.number", "required")
 	if n := len(problemLines(err)); n != 3 {
 		t.Errorf("got %d problems, want 3:\n%v", n, err)

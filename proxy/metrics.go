@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -8,7 +9,8 @@ import (
 )
 
 // Metrics are tokenwall's Prometheus metrics, on their own registry (no package globals),
-// served only on the admin listener.
+// served only on the admin listener. Their names are listed in the README (Operations) and
+// alerts are written against them: keep them stable. Histograms end in _duration_seconds.
 type Metrics struct {
 	Registry       *prometheus.Registry
 	requests       *prometheus.CounterVec
@@ -57,7 +59,7 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 			Name: "tokenwall_webhooks_received_total", Help: "Gateway webhook events by outcome (accepted, duplicate, unavailable, or the rejection reason).",
 		}, []string{"outcome"}),
 		deliveries: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "tokenwall_webhook_deliveries_seconds", Help: "Webhook delivery attempts to the app by outcome (delivered, retry, dead) and their latency.",
+			Name: "tokenwall_webhook_delivery_duration_seconds", Help: "Webhook delivery attempts to the app by outcome (delivered, retry, dead) and their latency.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"outcome"}),
 		unwatched: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -122,4 +124,19 @@ func (c secretAgeCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, age := range c.ages() {
 		ch <- prometheus.MustNewConstMetric(secretAgeDesc, prometheus.GaugeValue, age.Seconds(), name)
 	}
+}
+
+// SetBuildInfo registers tokenwall_build_info{version,commit,go_version} 1, the running
+// build as `tokenwall version` prints it. An empty go_version is the running Go's. Call it
+// once.
+func (m *Metrics) SetBuildInfo(version, commit, goVersion string) {
+	if goVersion == "" {
+		goVersion = runtime.Version()
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "tokenwall_build_info", Help: "The running build: version, commit and Go version (always 1).",
+		ConstLabels: prometheus.Labels{"version": version, "commit": commit, "go_version": goVersion},
+	})
+	g.Set(1)
+	m.Registry.MustRegister(g)
 }

@@ -209,7 +209,9 @@ func checkWebhookMetrics(t *testing.T, h *harness) {
 		`tokenwall_webhooks_received_total{outcome="accepted"} 1`,
 		`tokenwall_webhooks_received_total{outcome="duplicate"} 1`,
 		fmt.Sprintf(`tokenwall_webhooks_received_total{outcome="%s"} 2`, webhooks.ReasonTooLarge),
-		`tokenwall_webhook_deliveries_seconds_count{outcome="delivered"} 1`,
+		`tokenwall_webhook_delivery_duration_seconds_count{outcome="delivered"} 1`,
+		"\ntokenwall_webhook_outbox_pending ", "\ntokenwall_webhook_outbox_dead ", "\ntokenwall_webhook_outbox_oldest_pending_age_seconds ",
+		`tokenwall_build_info{commit="`,
 		`tokenwall_requests_total{route="webhook",status="200"} 2`,
 	} {
 		if !strings.Contains(string(metrics), want) {

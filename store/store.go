@@ -156,6 +156,22 @@ type Outbox interface {
 	// CountOutboxMatching counts the items PurgeOutboxMatching(needle) would change: not yet
 	// delivered, payload containing needle. It changes nothing.
 	CountOutboxMatching(ctx context.Context, needle string) (int64, error)
+	// OutboxStats counts the pending and the dead items (each count stopping at
+	// MaxOutboxCount) and finds when the oldest pending one was received, for the operators'
+	// gauges. It reads the status index, never a delivered row.
+	OutboxStats(ctx context.Context) (OutboxStats, error)
+}
+
+// MaxOutboxCount is where OutboxStats stops counting, so that its cost stays bounded
+// however far deliveries fall behind.
+const MaxOutboxCount = 1_000_000
+
+// OutboxStats is a summary of the outbox for the metrics.
+type OutboxStats struct {
+	// Pending and Dead are the items with that status, at most MaxOutboxCount each.
+	Pending, Dead int64
+	// OldestPending is the CreatedAt of the oldest pending item; zero when none is pending.
+	OldestPending time.Time
 }
 
 // IdempotencyRecord is a stored API response for an Idempotency-Key.

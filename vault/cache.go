@@ -158,6 +158,3 @@ func (c *Cache) Run(ctx context.Context, tick func(context.Context)) {
 		}
 	}
 }
-
-// RenewToken renews the client's Vault token when it needs it; pass it to Cache.Run.
-func (c *Client) RenewToken(ctx context.Context) error { return c.renewToken(ctx) }

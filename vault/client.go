@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -25,20 +27,10 @@ var (
 	ErrMissing = errors.New("secret missing in vault")
 	// ErrStale means the cached secret is older than the configured maximum age.
 	ErrStale = errors.New("cached secret older than its maximum age")
+	// ErrNewline means a secret's value ends with a newline, as one written from a file with
+	// `vault kv put path value=@file` does.
+	ErrNewline = errors.New("secret value ends with a newline")
 )
-
-// Auth is how tokenwall logs in to Vault. Secret material is read from files at login time,
-// never held in configuration.
-type Auth struct {
-	// Method is "token" or "approle".
-	Method string
-	// TokenFile holds a token for method "token"; when empty, the VAULT_TOKEN variable is used.
-	TokenFile string
-	// RoleID, SecretIDFile and Mount configure method "approle".
-	RoleID       string
-	SecretIDFile string
-	Mount        string
-}
 
 // Options configure a Client.
 type Options struct {
@@ -52,10 +44,20 @@ type Options struct {
 	Getenv func(string) string
 }
 
-// Client is an authenticated Vault client.
+// Client is an authenticated Vault client. It is safe for concurrent use.
 type Client struct {
 	api  *api.Client
 	opts Options
+
+	authMu sync.Mutex // one login or token switch at a time
+	// loginSecret is the answer of the last AppRole or Kubernetes login, which the lifetime
+	// watcher renews (guarded by authMu).
+	loginSecret *api.Secret
+	// relogged tells KeepLoggedIn that a login happened elsewhere (after a 403), so that it
+	// watches the new token.
+	relogged chan struct{}
+	// watching is set while KeepLoggedIn renews the token.
+	watching atomic.Bool
 }
 
 // Dial connects to Vault, checks that it is reachable and unsealed, and logs in.
@@ -75,10 +77,12 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 	// explicitly below, in no namespace the config does not name.
 	c.ClearToken()
 	c.ClearNamespace()
-	cl := &Client{api: c, opts: o}
+	cl := &Client{api: c, opts: o, relogged: make(chan struct{}, 1)}
 	if err := cl.checkHealth(ctx); err != nil {
 		return nil, err
 	}
+	cl.authMu.Lock()
+	defer cl.authMu.Unlock()
 	if err := cl.login(ctx); err != nil {
 		return nil, err
 	}
@@ -124,69 +128,6 @@ func (c *Client) checkHealth(ctx context.Context) error {
 	return nil
 }
 
-func (c *Client) login(ctx context.Context) error {
-	switch c.opts.Auth.Method {
-	case "", "token":
-		tok, err := c.readToken()
-		if err != nil {
-			return err
-		}
-		c.api.SetToken(tok)
-		if _, err := c.api.Auth().Token().LookupSelfWithContext(ctx); err != nil {
-			return classify(fmt.Errorf("token lookup: %w", err))
-		}
-		return nil
-	case "approle":
-		return c.loginAppRole(ctx)
-	default:
-		return fmt.Errorf("vault: auth method %q is not one of token, approle", c.opts.Auth.Method)
-	}
-}
-
-func (c *Client) readToken() (string, error) {
-	if f := c.opts.Auth.TokenFile; f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("vault: read token file %s: %w", f, err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	tok := strings.TrimSpace(c.opts.Getenv("VAULT_TOKEN"))
-	if tok == "" {
-		return "", fmt.Errorf("%w: no token: set vault.auth.token_file or VAULT_TOKEN", ErrAuth)
-	}
-	return tok, nil
-}
-
-func (c *Client) loginAppRole(ctx context.Context) error {
-	b, err := os.ReadFile(c.opts.Auth.SecretIDFile)
-	if err != nil {
-		return fmt.Errorf("vault: read approle secret id file %s: %w", c.opts.Auth.SecretIDFile, err)
-	}
-	mount := c.opts.Auth.Mount
-	if mount == "" {
-		mount = "approle"
-	}
-	c.api.ClearToken()
-	s, err := c.api.Logical().WriteWithContext(ctx, "auth/"+mount+"/login", map[string]any{
-		"role_id":   c.opts.Auth.RoleID,
-		"secret_id": strings.TrimSpace(string(b)),
-	})
-	if err != nil {
-		// Vault answers a wrong role or secret id with 400, not 401/403.
-		var re *api.ResponseError
-		if errors.As(err, &re) && re.StatusCode == 400 {
-			return fmt.Errorf("vault: %w: approle login: %w", ErrAuth, err)
-		}
-		return classify(fmt.Errorf("approle login: %w", err))
-	}
-	if s == nil || s.Auth == nil || s.Auth.ClientToken == "" {
-		return fmt.Errorf("%w: approle login returned no token", ErrAuth)
-	}
-	c.api.SetToken(s.Auth.ClientToken)
-	return nil
-}
-
 // classify wraps a Vault API error with the sentinel that names its kind.
 func classify(err error) error {
 	var re *api.ResponseError
@@ -202,18 +143,30 @@ func classify(err error) error {
 	return fmt.Errorf("vault: %w: %w", ErrUnreachable, err)
 }
 
-// ReadKV reads field "value" of the latest version at path in the KV v2 mount.
+// ReadKV reads field "value" of the latest version at path in the KV v2 mount. A value that
+// ends with a newline is refused (ErrNewline): it was written from a file by mistake, and a
+// key with a newline breaks the HTTP header or the HMAC it goes into.
 func (c *Client) ReadKV(ctx context.Context, name, path string) (Secret, error) {
-	s, err := c.api.KVv2(c.opts.KVMount).Get(ctx, path)
-	if err != nil {
-		if errors.Is(err, api.ErrSecretNotFound) {
-			return Secret{}, fmt.Errorf("vault: %w: %s/%s", ErrMissing, c.opts.KVMount, path)
+	var s *api.KVSecret
+	err := c.retryAuth(ctx, func() (err error) {
+		s, err = c.api.KVv2(c.opts.KVMount).Get(ctx, path)
+		if err != nil && !errors.Is(err, api.ErrSecretNotFound) {
+			err = classify(fmt.Errorf("read %s/%s: %w", c.opts.KVMount, path, err))
 		}
-		return Secret{}, classify(fmt.Errorf("read %s/%s: %w", c.opts.KVMount, path, err))
+		return err
+	})
+	if errors.Is(err, api.ErrSecretNotFound) {
+		return Secret{}, fmt.Errorf("vault: %w: %s/%s", ErrMissing, c.opts.KVMount, path)
+	}
+	if err != nil {
+		return Secret{}, err
 	}
 	v, ok := s.Data["value"].(string)
 	if !ok || v == "" {
 		return Secret{}, fmt.Errorf("vault: %w: %s/%s has no string field \"value\"", ErrMissing, c.opts.KVMount, path)
+	}
+	if hasNewline(v) {
+		return Secret{}, newlineError(c.opts.KVMount, path, 0)
 	}
 	sec := Secret{name: name, value: []byte(v)}
 	if m := s.VersionMetadata; m != nil {
@@ -225,10 +178,12 @@ func (c *Client) ReadKV(ctx context.Context, name, path string) (Secret, error) 
 // WriteKV writes value into field "value" at path in the KV v2 mount. tokenwall itself only
 // reads; this is for `tokenwall-dev` and tests that provision a dev server.
 func (c *Client) WriteKV(ctx context.Context, path, value string) error {
-	if _, err := c.api.KVv2(c.opts.KVMount).Put(ctx, path, map[string]any{"value": value}); err != nil {
-		return classify(fmt.Errorf("write %s/%s: %w", c.opts.KVMount, path, err))
-	}
-	return nil
+	return c.retryAuth(ctx, func() error {
+		if _, err := c.api.KVv2(c.opts.KVMount).Put(ctx, path, map[string]any{"value": value}); err != nil {
+			return classify(fmt.Errorf("write %s/%s: %w", c.opts.KVMount, path, err))
+		}
+		return nil
+	})
 }
 
 // ErrConflict means a check-and-set write lost to another writer: read again and retry.
@@ -238,46 +193,13 @@ var ErrConflict = errors.New("vault: the secret changed since it was read")
 // must not exist yet), so two operators editing one secret (the API key set) cannot overwrite
 // each other. It returns ErrConflict when the version moved.
 func (c *Client) WriteKVCAS(ctx context.Context, path, value string, version int) error {
-	if _, err := c.api.KVv2(c.opts.KVMount).Put(ctx, path, map[string]any{"value": value}, api.WithCheckAndSet(version)); err != nil {
-		if strings.Contains(err.Error(), "check-and-set") {
-			return fmt.Errorf("%w: %s/%s", ErrConflict, c.opts.KVMount, path)
-		}
-		return classify(fmt.Errorf("write %s/%s: %w", c.opts.KVMount, path, err))
-	}
-	return nil
-}
-
-// renewToken renews the client's token when it is renewable and past half its TTL, and logs
-// in again (AppRole) when renewal is refused.
-func (c *Client) renewToken(ctx context.Context) error {
-	s, err := c.api.Auth().Token().LookupSelfWithContext(ctx)
-	if err != nil {
-		if errors.Is(classify(err), ErrAuth) && c.opts.Auth.Method == "approle" {
-			return c.login(ctx)
-		}
-		return classify(fmt.Errorf("token lookup: %w", err))
-	}
-	renewable, _ := s.TokenIsRenewable()
-	ttl, _ := s.TokenTTL()
-	if !renewable || ttl == 0 {
-		return nil // root and non-renewable tokens: nothing to do
-	}
-	var creation time.Duration
-	if v, ok := s.Data["creation_ttl"]; ok {
-		if n, ok := v.(interface{ Int64() (int64, error) }); ok {
-			if sec, err := n.Int64(); err == nil {
-				creation = time.Duration(sec) * time.Second
+	return c.retryAuth(ctx, func() error {
+		if _, err := c.api.KVv2(c.opts.KVMount).Put(ctx, path, map[string]any{"value": value}, api.WithCheckAndSet(version)); err != nil {
+			if strings.Contains(err.Error(), "check-and-set") {
+				return fmt.Errorf("%w: %s/%s", ErrConflict, c.opts.KVMount, path)
 			}
+			return classify(fmt.Errorf("write %s/%s: %w", c.opts.KVMount, path, err))
 		}
-	}
-	if creation > 0 && ttl > creation/2 {
 		return nil
-	}
-	if _, err := c.api.Auth().Token().RenewSelfWithContext(ctx, 0); err != nil {
-		if c.opts.Auth.Method == "approle" {
-			return c.login(ctx)
-		}
-		return classify(fmt.Errorf("token renew: %w", err))
-	}
-	return nil
+	})
 }

@@ -26,13 +26,9 @@ type KVDoc struct {
 // deleted and destroyed ones included (flagged, without fields): a version that was deleted
 // is itself evidence. A path that was never written is ErrMissing.
 func (c *Client) KVHistory(ctx context.Context, path string) ([]KVDoc, error) {
-	kv := c.api.KVv2(c.opts.KVMount)
-	vs, err := kv.GetVersionsAsList(ctx, path)
+	vs, err := c.versions(ctx, path)
 	if err != nil {
-		if errors.Is(err, api.ErrSecretNotFound) {
-			return nil, fmt.Errorf("vault: %w: %s/%s", ErrMissing, c.opts.KVMount, path)
-		}
-		return nil, classify(fmt.Errorf("list versions of %s/%s: %w", c.opts.KVMount, path, err))
+		return nil, err
 	}
 	sort.Slice(vs, func(i, j int) bool { return vs[i].Version < vs[j].Version })
 	out := make([]KVDoc, 0, len(vs))
@@ -52,20 +48,23 @@ func (c *Client) KVHistory(ctx context.Context, path string) ([]KVDoc, error) {
 // does not have is ErrMissing.
 func (c *Client) ReadKVDoc(ctx context.Context, path string, version int) (KVDoc, error) {
 	kv := c.api.KVv2(c.opts.KVMount)
-	var (
-		s   *api.KVSecret
-		err error
-	)
-	if version > 0 {
-		s, err = kv.GetVersion(ctx, path, version)
-	} else {
-		s, err = kv.Get(ctx, path)
+	var s *api.KVSecret
+	err := c.retryAuth(ctx, func() (err error) {
+		if version > 0 {
+			s, err = kv.GetVersion(ctx, path, version)
+		} else {
+			s, err = kv.Get(ctx, path)
+		}
+		if err != nil && !errors.Is(err, api.ErrSecretNotFound) {
+			err = classify(fmt.Errorf("read %s/%s version %d: %w", c.opts.KVMount, path, version, err))
+		}
+		return err
+	})
+	if errors.Is(err, api.ErrSecretNotFound) {
+		return KVDoc{}, fmt.Errorf("vault: %w: %s/%s version %d", ErrMissing, c.opts.KVMount, path, version)
 	}
 	if err != nil {
-		if errors.Is(err, api.ErrSecretNotFound) {
-			return KVDoc{}, fmt.Errorf("vault: %w: %s/%s version %d", ErrMissing, c.opts.KVMount, path, version)
-		}
-		return KVDoc{}, classify(fmt.Errorf("read %s/%s version %d: %w", c.opts.KVMount, path, version, err))
+		return KVDoc{}, err
 	}
 	d := KVDoc{Version: version, Fields: map[string]string{}}
 	if m := s.VersionMetadata; m != nil {
@@ -87,12 +86,19 @@ func (c *Client) WriteKVDoc(ctx context.Context, path string, fields map[string]
 	for k, v := range fields {
 		data[k] = v
 	}
-	s, err := c.api.KVv2(c.opts.KVMount).Put(ctx, path, data, api.WithCheckAndSet(cas))
-	if err != nil {
-		if strings.Contains(err.Error(), "check-and-set") {
-			return 0, fmt.Errorf("%w: %s/%s", ErrConflict, c.opts.KVMount, path)
+	var s *api.KVSecret
+	err := c.retryAuth(ctx, func() (err error) {
+		s, err = c.api.KVv2(c.opts.KVMount).Put(ctx, path, data, api.WithCheckAndSet(cas))
+		switch {
+		case err != nil && strings.Contains(err.Error(), "check-and-set"):
+			return fmt.Errorf("%w: %s/%s", ErrConflict, c.opts.KVMount, path)
+		case err != nil:
+			return classify(fmt.Errorf("write %s/%s: %w", c.opts.KVMount, path, err))
 		}
-		return 0, classify(fmt.Errorf("write %s/%s: %w", c.opts.KVMount, path, err))
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	if s == nil || s.VersionMetadata == nil {
 		return 0, fmt.Errorf("vault: write %s/%s: no version in the answer", c.opts.KVMount, path)
@@ -103,8 +109,10 @@ func (c *Client) WriteKVDoc(ctx context.Context, path string, fields map[string]
 // SetKVMaxVersions sets how many versions Vault keeps of the entry at path (an operator's
 // set-up step; tokenwall's runtime policy cannot change metadata).
 func (c *Client) SetKVMaxVersions(ctx context.Context, path string, n int) error {
-	if err := c.api.KVv2(c.opts.KVMount).PutMetadata(ctx, path, api.KVMetadataPutInput{MaxVersions: n}); err != nil {
-		return classify(fmt.Errorf("set max_versions of %s/%s: %w", c.opts.KVMount, path, err))
-	}
-	return nil
+	return c.retryAuth(ctx, func() error {
+		if err := c.api.KVv2(c.opts.KVMount).PutMetadata(ctx, path, api.KVMetadataPutInput{MaxVersions: n}); err != nil {
+			return classify(fmt.Errorf("set max_versions of %s/%s: %w", c.opts.KVMount, path, err))
+		}
+		return nil
+	})
 }

@@ -32,11 +32,9 @@ func (t *Transit) KeyName() string { return t.key }
 
 // Sign returns Vault's signature of data ("vault:v1:…").
 func (t *Transit) Sign(ctx context.Context, data []byte) (string, error) {
-	s, err := t.c.api.Logical().WriteWithContext(ctx, t.mount+"/sign/"+t.key, map[string]any{
-		"input": base64.StdEncoding.EncodeToString(data),
-	})
+	s, err := t.write(ctx, "sign", map[string]any{"input": base64.StdEncoding.EncodeToString(data)})
 	if err != nil {
-		return "", classify(fmt.Errorf("transit sign with %s: %w", t.key, err))
+		return "", err
 	}
 	sig, ok := s.Data["signature"].(string)
 	if !ok || sig == "" {
@@ -47,15 +45,28 @@ func (t *Transit) Sign(ctx context.Context, data []byte) (string, error) {
 
 // Verify reports whether sig is Vault's signature of data with this key.
 func (t *Transit) Verify(ctx context.Context, data []byte, sig string) (bool, error) {
-	s, err := t.c.api.Logical().WriteWithContext(ctx, t.mount+"/verify/"+t.key, map[string]any{
-		"input":     base64.StdEncoding.EncodeToString(data),
-		"signature": sig,
-	})
+	s, err := t.write(ctx, "verify", map[string]any{"input": base64.StdEncoding.EncodeToString(data), "signature": sig})
 	if err != nil {
-		return false, classify(fmt.Errorf("transit verify with %s: %w", t.key, err))
+		return false, err
 	}
 	valid, _ := s.Data["valid"].(bool)
 	return valid, nil
+}
+
+// write calls the transit operation op (sign, verify) with this key.
+func (t *Transit) write(ctx context.Context, op string, data map[string]any) (*api.Secret, error) {
+	var s *api.Secret
+	err := t.c.retryAuth(ctx, func() (err error) {
+		s, err = t.c.api.Logical().WriteWithContext(ctx, t.mount+"/"+op+"/"+t.key, data)
+		if err != nil {
+			return classify(fmt.Errorf("transit %s with %s: %w", op, t.key, err))
+		}
+		if s == nil {
+			return fmt.Errorf("vault: transit %s with %s: empty answer", op, t.key)
+		}
+		return nil
+	})
+	return s, err
 }
 
 // EnableTransitKey mounts the transit engine (if needed) and creates an ed25519 key. It is
@@ -82,9 +93,15 @@ func (c *Client) EnableTransitKey(ctx context.Context, mount, key string) error 
 // KeyInfo reads the transit key's latest version and when that version was created (its
 // last rotation).
 func (t *Transit) KeyInfo(ctx context.Context) (latest int, rotatedAt time.Time, err error) {
-	s, err := t.c.api.Logical().ReadWithContext(ctx, t.mount+"/keys/"+t.key)
+	var s *api.Secret
+	err = t.c.retryAuth(ctx, func() (err error) {
+		if s, err = t.c.api.Logical().ReadWithContext(ctx, t.mount+"/keys/"+t.key); err != nil {
+			return classify(fmt.Errorf("transit key %s: %w", t.key, err))
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, time.Time{}, classify(fmt.Errorf("transit key %s: %w", t.key, err))
+		return 0, time.Time{}, err
 	}
 	if s == nil || s.Data == nil {
 		return 0, time.Time{}, fmt.Errorf("vault: %w: transit key %s", ErrMissing, t.key)

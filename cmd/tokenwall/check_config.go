@@ -1,65 +1,52 @@
 package main
 
 import (
-	"context"
-	"flag"
+	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 
-	"github.com/tokenwall/tokenwall/config"
+	"go.yaml.in/yaml/v3"
 )
 
-// runCheckConfig loads and validates a config and prints the redacted effective config.
-func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs, path := configFlags("check-config", stderr)
-	cfg, code := parseAndLoad(fs, path, args, stderr, 1)
+// checkConfigCmd loads and validates a config and prints the redacted effective config;
+// with --preflight it checks, instead, what the config points at (preflight.go).
+type checkConfigCmd struct {
+	configFlag
+	Preflight bool `help:"Also check the TLS and CA files, that Vault answers and the policy grants what the config needs, and that the store is writable; print the checks (exit 1 when one fails)."`
+	JSON      bool `name:"json" help:"Print the config as JSON; with --preflight, one JSON object a check."`
+}
+
+func (c *checkConfigCmd) run(e cmdEnv) int {
+	cfg, code := c.load(e.stderr, 1)
 	if code != 0 {
 		return code
 	}
+	if c.Preflight {
+		fmt.Fprintln(e.stderr, "tokenwall: config is valid")
+		return runPreflight(e, cfg, c.JSON)
+	}
 	out, err := cfg.Redacted()
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 1
+		return fail(e.stderr, 1, err)
 	}
-	_, _ = stdout.Write(out)
-	fmt.Fprintln(stderr, "tokenwall: config is valid")
+	if c.JSON {
+		if out, err = yamlToJSON(out); err != nil {
+			return fail(e.stderr, 1, err)
+		}
+	}
+	_, _ = e.stdout.Write(out)
+	fmt.Fprintln(e.stderr, "tokenwall: config is valid")
 	return 0
 }
 
-// configFlags returns a subcommand's flag set with the --config flag every subcommand that
-// reads a config shares.
-func configFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs, fs.String("config", os.Getenv("TOKENWALL_CONFIG"), "config file (or TOKENWALL_CONFIG)")
-}
-
-// parseAndLoad parses args and loads the config named by path. On failure it reports to
-// stderr and returns exit code 2 for bad arguments or failCode for a bad config; 0 means ok.
-func parseAndLoad(fs *flag.FlagSet, path *string, args []string, stderr io.Writer, failCode int) (config.Config, int) {
-	if err := fs.Parse(args); err != nil {
-		return config.Config{}, 2
+// yamlToJSON re-encodes a YAML document as indented JSON.
+func yamlToJSON(y []byte) ([]byte, error) {
+	var v any
+	if err := yaml.Unmarshal(y, &v); err != nil {
+		return nil, fmt.Errorf("config as JSON: %w", err)
 	}
-	cfg, err := loadConfig(*path)
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return config.Config{}, failCode
+		return nil, fmt.Errorf("config as JSON: %w", err)
 	}
-	return cfg, 0
-}
-
-// loadConfig reads, overrides from the environment and validates a config file.
-func loadConfig(path string) (config.Config, error) {
-	if path == "" {
-		return config.Config{}, fmt.Errorf("no config: pass --config FILE or set TOKENWALL_CONFIG")
-	}
-	cfg, err := config.Load(path, os.Environ())
-	if err != nil {
-		return config.Config{}, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return config.Config{}, fmt.Errorf("config %s is invalid:\n%w", path, err)
-	}
-	return cfg, nil
+	return append(b, '\n'), nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/rs/zerolog"
 
@@ -15,41 +14,36 @@ import (
 	"github.com/tokenwall/tokenwall/vault"
 )
 
-const customersUsage = `usage:
-  tokenwall customers erase --config FILE CUSTOMER_ID
-`
+// customersCmd is the customers command: erase is its one subcommand.
+type customersCmd struct {
+	Erase customersEraseCmd `cmd:"" help:"Erase a customer as DELETE /v1/customers/{id} does (audited); print the receipt as JSON."`
+}
 
-// runCustomers erases a customer on a data subject's request, the same way as
+// customersEraseCmd erases a customer on a data subject's request, the same way as
 // DELETE /v1/customers/{id} (payments.Service.Erase): cards detached and the customer
 // deleted at the gateway, their undelivered webhook payloads and stored API responses
 // deleted, their audit pseudonym key destroyed. It prints the receipt as JSON.
-func runCustomers(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "erase" {
-		fmt.Fprint(stderr, customersUsage)
-		return 2
-	}
-	fs, path := configFlags("customers erase", stderr)
-	cfg, code := parseAndLoad(fs, path, args[1:], stderr, 2)
+type customersEraseCmd struct {
+	configFlag
+	CustomerID string `arg:"" name:"customer-id" help:"The gateway's customer id (cus_...)."`
+}
+
+func (c *customersEraseCmd) run(e cmdEnv) int {
+	cfg, code := c.load(e.stderr, 2)
 	if code != 0 {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, customersUsage)
-		return 2
-	}
-	rc, err := eraseCustomer(ctx, cfg, fs.Arg(0))
+	rc, err := eraseCustomer(e.ctx, cfg, c.CustomerID)
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
 		if errors.Is(err, payments.ErrInvalidID) || errors.Is(err, payments.ErrUnknownCustomer) {
-			return 1
+			return fail(e.stderr, 1, err)
 		}
-		return 2
+		return fail(e.stderr, 2, err)
 	}
-	enc := json.NewEncoder(stdout)
+	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(rc); err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 2
+		return fail(e.stderr, 2, err)
 	}
 	return 0
 }

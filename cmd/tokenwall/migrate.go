@@ -1,34 +1,32 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 )
 
-// runMigrate runs the store's pending migrations alone (serve runs them at start too).
-func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs, path := configFlags("migrate", stderr)
-	cfg, code := parseAndLoad(fs, path, args, stderr, 1)
+// migrateCmd runs the store's pending migrations alone (serve runs them at start too).
+type migrateCmd struct {
+	configFlag
+}
+
+func (c *migrateCmd) run(e cmdEnv) int {
+	cfg, code := c.load(e.stderr, 1)
 	if code != 0 {
 		return code
 	}
-	ac, err := dialAdmin(ctx, cfg)
+	ac, err := dialAdmin(e.ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 1
+		return fail(e.stderr, 1, err)
 	}
-	st, err := ac.open(ctx)
+	st, err := ac.open(e.ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 1
+		return fail(e.stderr, 1, err)
 	}
 	defer st.Close()
-	v, err := st.SchemaVersion(ctx)
+	v, err := st.SchemaVersion(e.ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 1
+		return fail(e.stderr, 1, err)
 	}
-	fmt.Fprintf(stdout, "store %s at schema version %d\n", cfg.Store.Driver, v)
+	fmt.Fprintf(e.stdout, "store %s at schema version %d\n", cfg.Store.Driver, v)
 	return 0
 }

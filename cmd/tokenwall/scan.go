@@ -6,8 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,9 +20,8 @@ import (
 	"github.com/tokenwall/tokenwall/scrub"
 )
 
-const scanUsage = `usage: tokenwall scan [--json] PATH…
-
-Reads every regular file under each PATH, byte for byte (database files too), and prints
+// scanDetail is the long help of tokenwall scan.
+const scanDetail = `Reads every regular file under each PATH, byte for byte (database files too), and prints
 where it holds card numbers or other sensitive data, one line each, sorted by path then
 offset:
 
@@ -39,9 +36,21 @@ devices are not read: each is named on stderr. A progress bar is drawn on stderr
 a terminal, and a summary line ends the run.
 
 Exit code: 0 nothing found, 1 something found, 2 an error (a PATH or file that could not be
-read), whatever was found.
+read), whatever was found.`
 
-`
+// scanCmd is tokenwall scan.
+type scanCmd struct {
+	JSON  bool     `name:"json" help:"Print JSON lines: {\"path\",\"offset\",\"kind\",\"brand\",\"last4\",\"gunzipped\"}."`
+	Paths []string `arg:"" name:"path" help:"Files or folders to scan."`
+}
+
+// Help is the long help (kong.HelpProvider).
+func (c *scanCmd) Help() string { return scanDetail }
+
+func (c *scanCmd) run(e cmdEnv) int {
+	return scanRun{paths: c.Paths, json: c.JSON, stdout: e.stdout, stderr: e.stderr,
+		terminal: isTerminal(e.stderr), now: time.Now}.run(e.ctx)
+}
 
 // scanRun is one run of tokenwall scan.
 type scanRun struct {
@@ -69,30 +78,6 @@ type scanFinding struct {
 type scanFile struct {
 	path string
 	size int64
-}
-
-// runScan reports where files hold card numbers and other sensitive data.
-func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, scanUsage)
-		fs.PrintDefaults()
-	}
-	asJSON := fs.Bool("json", false, `print JSON lines: {"path","offset","kind","brand","last4","gunzipped"}`)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintf(stderr, "tokenwall: scan: no PATH\n\n")
-		fs.Usage()
-		return 2
-	}
-	return scanRun{paths: fs.Args(), json: *asJSON, stdout: stdout, stderr: stderr,
-		terminal: isTerminal(stderr), now: time.Now}.run(ctx)
 }
 
 // run scans and returns the exit code.

@@ -212,6 +212,8 @@ func TestScanJSON(t *testing.T) {
 	assertNoCardNumber(t, "stdout", out)
 }
 
+// TestScanUsage: misuse prints the usage on stderr and exits 2; -h prints it, with the long
+// help, on stdout and exits 0.
 func TestScanUsage(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -228,8 +230,15 @@ func TestScanUsage(t *testing.T) {
 			if code := runScan(context.Background(), tc.args, &out, &errb); code != tc.wantCode {
 				t.Errorf("exit code %d; want %d", code, tc.wantCode)
 			}
-			if !strings.Contains(errb.String(), "usage: tokenwall scan") {
-				t.Errorf("stderr %q holds no usage", errb.String())
+			usage := errb.String()
+			if tc.wantCode == 0 {
+				usage = out.String()
+				if !strings.Contains(usage, "Exit code: 0 nothing found") {
+					t.Errorf("help %q lacks the long help", usage)
+				}
+			}
+			if !strings.HasPrefix(usage, "usage: tokenwall scan") {
+				t.Errorf("%q holds no usage", usage)
 			}
 		})
 	}

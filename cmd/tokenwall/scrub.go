@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,60 +14,53 @@ import (
 	"github.com/tokenwall/tokenwall/scrub"
 )
 
-const scrubUsage = `usage: tokenwall scrub [--card-mask brand_last4|first6_last4] [FILE…]
+// scrubCmd is tokenwall scrub.
+type scrubCmd struct {
+	CardMask string   `default:"brand_last4" placeholder:"MASK" help:"What a redacted card number keeps: brand_last4 or first6_last4."`
+	Files    []string `arg:"" optional:"" name:"file" help:"Files to scrub, in order; - or none: stdin."`
 
-Writes the files, in order, to stdout with card numbers, CVCs, SSNs, IBANs, secrets and
-other sensitive values redacted. With no FILE, or FILE "-", reads stdin. Files ending in .gz
-(and gzip data on stdin) are decompressed. A file that cannot be read is named on stderr and
-the others are still written; the exit code is then 2.
-
-`
-
-// runScrub writes files (or stdin) to stdout, scrubbed.
-func runScrub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return scrubFiles(ctx, args, os.Stdin, stdout, stderr)
+	mask scrub.CardMask // CardMask, parsed
 }
 
-// scrubFiles is runScrub with stdin passed in.
-func scrubFiles(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("scrub", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, scrubUsage)
-		fs.PrintDefaults()
-	}
-	maskFlag := fs.String("card-mask", "brand_last4", "what a redacted card number keeps: brand_last4 or first6_last4")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	mask, err := scrub.ParseCardMask(*maskFlag)
+// Help is the long help (kong.HelpProvider).
+func (c *scrubCmd) Help() string {
+	return `Writes the files, in order, to stdout with card numbers, CVCs, SSNs, IBANs, secrets and
+other sensitive values redacted. With no FILE, or FILE "-", reads stdin. Files ending in .gz
+(and gzip data on stdin) are decompressed. A file that cannot be read is named on stderr and
+the others are still written; the exit code is then 2.`
+}
+
+// Validate checks --card-mask before anything is read.
+func (c *scrubCmd) Validate() error {
+	mask, err := scrub.ParseCardMask(c.CardMask)
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: scrub: --card-mask: %v\n", err)
-		return 2
+		return fmt.Errorf("--card-mask: %w", err)
 	}
-	sc := scrub.New(scrub.Options{CardMask: mask})
-	names := fs.Args()
+	c.mask = mask
+	return nil
+}
+
+func (c *scrubCmd) run(e cmdEnv) int {
+	sc := scrub.New(scrub.Options{CardMask: c.mask})
+	names := c.Files
 	if len(names) == 0 {
 		names = []string{"-"}
 	}
-	out := bufio.NewWriterSize(stdout, 64<<10)
+	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	code := 0
 	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			fmt.Fprintf(stderr, "tokenwall: scrub: stopped before %s: %v\n", name, err)
+		if err := e.ctx.Err(); err != nil {
+			fmt.Fprintf(e.stderr, "tokenwall: scrub: stopped before %s: %v\n", name, err)
 			return 2
 		}
-		err := scrubOne(ctx, sc, name, stdin, out)
+		err := scrubOne(e.ctx, sc, name, e.stdin, out)
 		// Flushed after every file, so a failing stdout stops the run at once.
 		if ferr := out.Flush(); ferr != nil {
-			fmt.Fprintf(stderr, "tokenwall: scrub: write: %v\n", ferr)
+			fmt.Fprintf(e.stderr, "tokenwall: scrub: write: %v\n", ferr)
 			return 2
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "tokenwall: scrub: %v\n", err)
+			fmt.Fprintf(e.stderr, "tokenwall: scrub: %v\n", err)
 			code = 2
 		}
 	}

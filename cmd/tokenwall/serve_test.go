@@ -184,7 +184,8 @@ func provisioned(t *testing.T) (*devstack.Vault, string, config.Config) {
 // provisionSecrets writes fresh secrets (Stripe test key, signing key, audit HMAC key) into
 // the dev Vault at cfg's paths and creates the transit key that signs audit checkpoints.
 func provisionSecrets(ctx context.Context, cfg config.Config) error {
-	c, err := vault.Dial(ctx, vault.Options{Address: cfg.Vault.Address, Timeout: cfg.Vault.Timeout.D(), KVMount: cfg.Vault.KVMount,
+	// Not the config's 1 s: mounting transit can take longer on a loaded machine.
+	c, err := vault.Dial(ctx, vault.Options{Address: cfg.Vault.Address, Timeout: 10 * time.Second, KVMount: cfg.Vault.KVMount,
 		Auth: vault.Auth{Method: "token", TokenFile: cfg.Vault.Auth.TokenFile}})
 	if err != nil {
 		return err

@@ -16,65 +16,62 @@ import (
 	"github.com/tokenwall/tokenwall/webhooks"
 )
 
-const webhooksUsage = `usage:
-  tokenwall webhooks list [--status pending|delivered|dead] [--limit N] [--json] --config FILE
-  tokenwall webhooks replay --config FILE EVENT_ID
-`
-
-// runWebhooks shows the webhook outbox or replays a dead event. Payloads are never shown:
+// webhooksCmd shows the webhook outbox or replays a dead event. Payloads are never shown:
 // a delivered event has none left, and a pending one is the app's business.
-func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
-		fmt.Fprint(stderr, webhooksUsage)
-		return 2
-	}
-	sub := args[0]
-	fs, path := configFlags("webhooks "+sub, stderr)
-	status := fs.String("status", "", "list: only events with this status (pending, delivered, dead)")
-	limit := fs.Int("limit", 100, "list: at most this many events, newest first")
-	asJSON := fs.Bool("json", false, "list: one JSON object per line")
-	cfg, code := parseAndLoad(fs, path, args[1:], stderr, 2)
-	if code != 0 {
-		return code
-	}
+type webhooksCmd struct {
+	List   webhooksListCmd   `cmd:"" help:"Show the webhook outbox, newest first (never a payload)."`
+	Replay webhooksReplayCmd `cmd:"" help:"Send a dead webhook event again (audited)."`
+}
+
+// webhooksListCmd is webhooks list.
+type webhooksListCmd struct {
+	configFlag
+	Status string `placeholder:"STATUS" help:"Only events with this status: pending, delivered or dead."`
+	Limit  int    `default:"100" placeholder:"N" help:"At most this many events."`
+	JSON   bool   `name:"json" help:"One JSON object a line."`
+}
+
+// Validate checks --status and --limit before anything is opened.
+func (c *webhooksListCmd) Validate() error {
 	switch {
-	case sub == "list" && fs.NArg() != 0, sub == "replay" && fs.NArg() != 1:
-		fmt.Fprint(stderr, webhooksUsage)
-		return 2
-	case *status != "" && *status != store.StatusPending && *status != store.StatusDelivered && *status != store.StatusDead:
-		fmt.Fprintf(stderr, "tokenwall: --status %q is not one of pending, delivered, dead\n", *status)
-		return 2
-	case *limit < 1:
-		fmt.Fprintf(stderr, "tokenwall: --limit must be at least 1\n")
-		return 2
+	case c.Status != "" && c.Status != store.StatusPending && c.Status != store.StatusDelivered && c.Status != store.StatusDead:
+		return fmt.Errorf("--status %q is not one of pending, delivered, dead", c.Status)
+	case c.Limit < 1:
+		return fmt.Errorf("--limit must be at least 1")
 	}
-	ac, st, err := openAdmin(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		return 2
-	}
-	defer st.Close()
-	if sub == "list" {
-		items, err := st.ListOutbox(ctx, *status, *limit)
+	return nil
+}
+
+func (c *webhooksListCmd) run(e cmdEnv) int {
+	return withAdmin(e, c.configFlag, func(_ *adminConn, st store.Store) int {
+		items, err := st.ListOutbox(e.ctx, c.Status, c.Limit)
 		if err != nil {
-			fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-			return 2
+			return fail(e.stderr, 2, err)
 		}
-		if err := writeOutbox(stdout, items, *asJSON); err != nil {
-			fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-			return 2
+		if err := writeOutbox(e.stdout, items, c.JSON); err != nil {
+			return fail(e.stderr, 2, err)
 		}
 		return 0
-	}
-	if err := replayWebhook(ctx, ac, st, fs.Arg(0)); err != nil {
-		fmt.Fprintf(stderr, "tokenwall: %v\n", err)
-		if errors.Is(err, webhooks.ErrNotDead) || errors.Is(err, webhooks.ErrUnknownEvent) || errors.Is(err, webhooks.ErrPayloadErased) {
-			return 1
+	})
+}
+
+// webhooksReplayCmd is webhooks replay.
+type webhooksReplayCmd struct {
+	configFlag
+	EventID string `arg:"" name:"event-id" help:"The dead event's id (evt_...)."`
+}
+
+func (c *webhooksReplayCmd) run(e cmdEnv) int {
+	return withAdmin(e, c.configFlag, func(ac *adminConn, st store.Store) int {
+		if err := replayWebhook(e.ctx, ac, st, c.EventID); err != nil {
+			if errors.Is(err, webhooks.ErrNotDead) || errors.Is(err, webhooks.ErrUnknownEvent) || errors.Is(err, webhooks.ErrPayloadErased) {
+				return fail(e.stderr, 1, err)
+			}
+			return fail(e.stderr, 2, err)
 		}
-		return 2
-	}
-	fmt.Fprintf(stdout, "replayed %s: pending, due now; a running tokenwall delivers it at its next round\n", fs.Arg(0))
-	return 0
+		fmt.Fprintf(e.stdout, "replayed %s: pending, due now; a running tokenwall delivers it at its next round\n", c.EventID)
+		return 0
+	})
 }
 
 // writeOutbox prints items as a table, or as JSON lines.

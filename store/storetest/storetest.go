@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 	t.Run("empty needle or subject refused", func(t *testing.T) { testEmptyRefused(t, open(t)) })
 	t.Run("subject key exists, without creating one", func(t *testing.T) { testHasSubject(t, open(t)) })
 	t.Run("outbox count matching", func(t *testing.T) { testCountOutboxMatching(t, open(t)) })
+	t.Run("outbox stats", func(t *testing.T) { testOutboxStats(t, open(t)) })
 	t.Run("idempotency count matching", func(t *testing.T) { testCountIdempotencyMatching(t, open(t)) })
 	if replicas != nil {
 		t.Run("replicas: audit chain stays linear", func(t *testing.T) {

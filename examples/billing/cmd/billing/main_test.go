@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,6 +47,53 @@ func TestParseKeys(t *testing.T) {
 			}
 			if hex.EncodeToString(keys[0]) != k1 {
 				t.Errorf("first key decoded wrongly")
+			}
+		})
+	}
+}
+
+// TestLoadKeysFromFile: the file holds the key as Vault does (here the hex string a setup script
+// generates), and its bytes as they are are the key, as tokenwall signs with them.
+func TestLoadKeysFromFile(t *testing.T) {
+	dir := t.TempDir()
+	value := strings.Repeat("3f", 32) // 64 characters, as deploy/vault/setup.sh generates
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good", value)
+	tests := []struct {
+		name    string
+		file    string
+		hex     string
+		wantErr string
+	}{
+		{name: "as in vault", file: good},
+		{name: "trailing newline", file: write("newline", value+"\n"), wantErr: "ends with a newline"},
+		{name: "too short", file: write("short", "0123456789"), wantErr: "holds 10 bytes, want at least 32"},
+		{name: "missing", file: filepath.Join(dir, "none"), wantErr: "no such file"},
+		{name: "both set", file: good, hex: strings.Repeat("ab", 32), wantErr: "both set"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			keys, err := loadKeys(tc.file, tc.hex)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), value) {
+					t.Errorf("error %q contains the key", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(keys) != 1 || string(keys[0]) != value {
+				t.Fatalf("got %d keys; want the file's bytes as the one key", len(keys))
 			}
 		})
 	}
