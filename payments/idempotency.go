@@ -47,6 +47,12 @@ func ValidKey(k string) bool {
 	return true
 }
 
+// ClaimLease is how long a request's claim on its key holds in the store before another
+// request may take the key over: longer than a request may run (listen.request_timeout, 25 s
+// by default), and what a client retrying the key of a request that died with its replica
+// waits (409 in use meanwhile).
+const ClaimLease = 30 * time.Second
+
 // Claim is one request holding its idempotency key. Exactly one of Replay (the stored
 // response) and GatewayKey (act, passing this key to the gateway) is set. Release it.
 type Claim struct {
@@ -56,16 +62,20 @@ type Claim struct {
 	// never collide at the gateway and a retry of one request reuses it.
 	GatewayKey string
 
-	key  string
-	hash []byte
-	done func()
+	key     string
+	hash    []byte
+	claimed bool // a pending record in the store is this request's
+	done    func()
 }
 
-// Release lets the next request with the key in.
+// Release lets the next request with the key in; a claim that Save did not complete is
+// released in the store too.
 func (c *Claim) Release() { c.done() }
 
 // Begin claims clientKey for the API key keyID and the request (its method, route, path and
-// body, as the caller serialises them).
+// body, as the caller serialises them): in this replica, then in the store, which replicas
+// share, with a pending record holding the request's hash, so that the key reaches the
+// gateway with one request only.
 func (i *Idempotency) Begin(ctx context.Context, keyID, clientKey string, request []byte) (*Claim, error) {
 	if !ValidKey(clientKey) {
 		return nil, fmt.Errorf("%w: every POST needs an Idempotency-Key header of 1 to 255 printable ASCII characters", ErrIdempotencyKeyMissing)
@@ -79,36 +89,83 @@ func (i *Idempotency) Begin(ctx context.Context, keyID, clientKey string, reques
 	}
 	i.inflight[key] = true
 	i.mu.Unlock()
-	c := &Claim{key: key, hash: sum[:], done: func() {
+	c := &Claim{key: key, hash: sum[:]}
+	c.done = func() {
+		if c.claimed {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = i.store.ReleaseIdempotency(rctx, c.key, c.hash)
+			cancel()
+		}
 		i.mu.Lock()
 		delete(i.inflight, key)
 		i.mu.Unlock()
-	}}
-	rec, err := i.store.GetIdempotency(ctx, key, i.now())
-	switch {
-	case err == nil && bytes.Equal(rec.RequestHash, c.hash):
-		c.Replay = &rec
-		return c, nil
-	case err == nil:
-		c.done()
-		return nil, ErrIdempotencyKeyReused
-	case !errors.Is(err, store.ErrNotFound):
-		c.done()
-		return nil, fmt.Errorf("%w: idempotency record: %w", ErrUnavailable, err)
 	}
-	gk := sha256.Sum256([]byte(key))
-	c.GatewayKey = "tw_" + hex.EncodeToString(gk[:])
-	return c, nil
+	for attempt := 0; attempt < 2; attempt++ {
+		rec, err := i.store.GetIdempotency(ctx, key, i.now())
+		if err == nil {
+			if err := c.decide(rec); err != nil {
+				c.done()
+				return nil, err
+			}
+			return c, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			c.done()
+			return nil, fmt.Errorf("%w: idempotency record: %w", ErrUnavailable, err)
+		}
+		now := i.now()
+		ok, err := i.store.PutIdempotency(ctx, store.IdempotencyRecord{Key: key, RequestHash: c.hash, Status: 0, Body: []byte{},
+			CreatedAt: now, ExpiresAt: now.Add(ClaimLease)})
+		if err != nil {
+			c.done()
+			return nil, fmt.Errorf("%w: idempotency claim: %w", ErrUnavailable, err)
+		}
+		if ok {
+			c.claimed = true
+			gk := sha256.Sum256([]byte(key))
+			c.GatewayKey = "tw_" + hex.EncodeToString(gk[:])
+			return c, nil
+		}
+		// Another replica claimed the key between the read and the insert: read what it holds.
+	}
+	c.done()
+	return nil, ErrIdempotencyKeyInUse
 }
 
-// Save keeps the response of a claimed request for the ttl. Responses of 500 and above are
-// not kept, so the client's retry acts (with the same gateway key).
+// decide answers a request whose key has a live record: the stored response of the same
+// request, or a refusal.
+func (c *Claim) decide(rec store.IdempotencyRecord) error {
+	switch {
+	case !bytes.Equal(rec.RequestHash, c.hash):
+		return ErrIdempotencyKeyReused
+	case rec.Status == 0:
+		return ErrIdempotencyKeyInUse
+	}
+	c.Replay = &rec
+	return nil
+}
+
+// Save keeps the response of a claimed request for the ttl in place of its claim. Responses
+// of 500 and above are not kept (the claim is released), so the client's retry acts (with the
+// same gateway key).
 func (i *Idempotency) Save(ctx context.Context, c *Claim, status int, body []byte) error {
-	if status >= 500 || status == 0 {
+	if !c.claimed {
 		return nil
 	}
+	if status >= 500 || status == 0 {
+		err := i.store.ReleaseIdempotency(ctx, c.key, c.hash)
+		c.claimed = err != nil
+		return err
+	}
 	now := i.now()
-	_, err := i.store.PutIdempotency(ctx, store.IdempotencyRecord{Key: c.key, RequestHash: c.hash, Status: status,
+	ok, err := i.store.CompleteIdempotency(ctx, store.IdempotencyRecord{Key: c.key, RequestHash: c.hash, Status: status,
 		Body: body, CreatedAt: now, ExpiresAt: now.Add(i.ttl)})
-	return err
+	if err != nil {
+		return err
+	}
+	c.claimed = false
+	if !ok {
+		return fmt.Errorf("%w: the claim on the key ran out (%s) before the response was stored", ErrUnavailable, ClaimLease)
+	}
+	return nil
 }

@@ -188,6 +188,11 @@ type IdempotencyRecord struct {
 type Idempotency interface {
 	// PutIdempotency stores rec; it returns false when a live record with that key exists.
 	PutIdempotency(ctx context.Context, rec IdempotencyRecord) (bool, error)
+	// CompleteIdempotency replaces the live pending claim (Status 0) on rec.Key that holds
+	// rec.RequestHash with rec; it returns false when there is no such claim.
+	CompleteIdempotency(ctx context.Context, rec IdempotencyRecord) (bool, error)
+	// ReleaseIdempotency deletes the pending claim (Status 0) on key that holds requestHash.
+	ReleaseIdempotency(ctx context.Context, key string, requestHash []byte) error
 	// GetIdempotency returns the live record for key at now, or ErrNotFound.
 	GetIdempotency(ctx context.Context, key string, now time.Time) (IdempotencyRecord, error)
 	// PruneIdempotency deletes records expired at now and returns how many.

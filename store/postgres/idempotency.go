@@ -57,3 +57,22 @@ func (s *Store) DeleteIdempotencyMatching(ctx context.Context, needle string) (i
 	}
 	return tag.RowsAffected(), nil
 }
+
+// CompleteIdempotency replaces the pending claim on rec.Key holding rec.RequestHash with rec.
+func (s *Store) CompleteIdempotency(ctx context.Context, rec store.IdempotencyRecord) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE idempotency SET status = $3, body = $4, created_at = $5, expires_at = $6
+		WHERE key = $1 AND request_hash = $2 AND status = 0 AND expires_at > $5`,
+		rec.Key, rec.RequestHash, rec.Status, rec.Body, rec.CreatedAt, rec.ExpiresAt)
+	if err != nil {
+		return false, fmt.Errorf("postgres: complete idempotency: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseIdempotency deletes the pending claim on key holding requestHash.
+func (s *Store) ReleaseIdempotency(ctx context.Context, key string, requestHash []byte) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency WHERE key = $1 AND request_hash = $2 AND status = 0`, key, requestHash); err != nil {
+		return fmt.Errorf("postgres: release idempotency: %w", err)
+	}
+	return nil
+}

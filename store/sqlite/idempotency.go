@@ -69,3 +69,27 @@ func (s *Store) DeleteIdempotencyMatching(ctx context.Context, needle string) (i
 	})
 	return n, err
 }
+
+// CompleteIdempotency replaces the pending claim on rec.Key holding rec.RequestHash with rec.
+func (s *Store) CompleteIdempotency(ctx context.Context, rec store.IdempotencyRecord) (bool, error) {
+	var done bool
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency SET status = ?, body = ?, created_us = ?, expires_us = ?
+			WHERE key = ? AND request_hash = ? AND status = 0 AND expires_us > ?`,
+			rec.Status, rec.Body, us(rec.CreatedAt), us(rec.ExpiresAt), rec.Key, rec.RequestHash, us(rec.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("sqlite: complete idempotency: %w", err)
+		}
+		done = rowsAffected(res) == 1
+		return nil
+	})
+	return done, err
+}
+
+// ReleaseIdempotency deletes the pending claim on key holding requestHash.
+func (s *Store) ReleaseIdempotency(ctx context.Context, key string, requestHash []byte) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM idempotency WHERE key = ? AND request_hash = ? AND status = 0`, key, requestHash); err != nil {
+		return fmt.Errorf("sqlite: release idempotency: %w", err)
+	}
+	return nil
+}

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 	t.Run("audit prune and checkpoints", func(t *testing.T) { testPrune(t, open(t)) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, open(t)) })
 	t.Run("idempotency", func(t *testing.T) { testIdempotency(t, open(t)) })
+	t.Run("idempotency claims", func(t *testing.T) { testIdempotencyClaims(t, open(t)) })
 	t.Run("subject keys", func(t *testing.T) { testSubjectKeys(t, open(t)) })
 	t.Run("subject key concurrent first calls", func(t *testing.T) {
 		s := open(t)

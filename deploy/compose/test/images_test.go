@@ -19,11 +19,10 @@ func TestImagesPinned(t *testing.T) {
 	root := repoRoot(t)
 	for _, name := range sortedKeys(p.Services) {
 		s := p.Services[name]
-		repo, tag, _ := strings.Cut(s.Image, ":")
+		// The tag follows the last colon after the last slash (a registry may have a port).
+		repo, tag := s.Image, ""
 		if i := strings.LastIndex(s.Image, ":"); i > strings.LastIndex(s.Image, "/") {
 			repo, tag = s.Image[:i], s.Image[i+1:]
-		} else {
-			tag = ""
 		}
 		if s.Build != nil {
 			if tag != "local" {
