@@ -29,6 +29,9 @@ type cardScope struct {
 	src  []byte
 	next int
 	keys *keyTable
+	// noFirst6: a card finding leaves First6 empty. Set where the findings never leave the
+	// package and the mask does not show the first six digits, so a card costs no allocation.
+	noFirst6 bool
 }
 
 // floor is the lowest index the rule may read; indexes below 0 are in pre.

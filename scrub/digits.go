@@ -13,149 +13,61 @@ import (
 // where scanning resumes.
 //
 // The run is read group by group, only as far as the windows starting at the current group
-// need (a card spans at most maxGroups groups and 19 digits), and a group is read once per
-// call. A finding ends the call at the finding, so the rest of a run of chained card numbers
+// need (a card spans at most maxGroups groups and 19 digits), and a group is read once. A
+// finding ends the call at the finding, so the rest of a run of chained card numbers
 // ("4242-4242-…") is read by the next calls, each from where the last one stopped: the work
-// stays linear in the input, whatever the run's length.
+// stays linear in the input, whatever the run's length. r is the scan's reader: after a card
+// it holds the groups read past the card (runReader.carry), and a call at the next group
+// takes them up instead of reading them again.
 //
 // cx is what the card-context rule may read before a number (cardcontext.go).
-func (s *Scrubber) digits(src []byte, i int, f *Finding, cx *cardScope) (int, bool) {
-	if i >= 2 && isUpper(src[i-1]) {
-		if g, ok := iban(src, i); ok {
-			*f = g
-			return g.End, true
+func (s *Scrubber) digits(src []byte, i int, f *Finding, cx *cardScope, r *runReader) (int, bool) {
+	from := r.j // the bytes read before this call were counted by the call that read them
+	if r.at != i {
+		r.reset(i)
+		from = i
+		if i >= 2 && isUpper(src[i-1]) {
+			if g, ok := iban(src, i); ok {
+				*f = g
+				return g.End, true
+			}
 		}
 	}
-	r := runReader{src: src, j: i}
-	// SSNs and routing numbers are whole runs of three groups and of one: four groups tell.
-	r.fill(4)
+	r.at = -1
+	// SSNs and routing numbers are whole runs of three groups and of one: the first fill,
+	// of maxGroups groups, tells.
 	for a := 0; ; a++ {
-		r.fill(a + maxGroups)
+		if a > len(r.g)-maxGroups-1 {
+			// Keep the window small: the groups before a are never looked at again.
+			r.n = copy(r.g[:], r.g[a:r.n])
+			a = 0
+		}
+		r.fill(src, a+maxGroups)
 		if a >= r.n {
 			break
 		}
-		if cardAt(src, r.g[:r.n], a, f, cx) {
-			s.countWork(r.j - i)
+		// The groups read but no longer in the window (count-n) tell whether a begins the run.
+		if b := cardAt(src, r.g[:r.n], a, a+r.count-r.n == 0, f, cx); b >= 0 {
+			s.countWork(r.j - from)
+			r.carry(b, f.End)
 			return f.End, true
 		}
 		// An SSN inside a longer run ("order 7 123-45-6789"): three dash-joined groups the run's
 		// other groups do not join by a dash. Found here, it is found whatever came before it
 		// on the line, so a second pass over redacted text finds nothing new.
 		if a+2 < r.n && ssn(src, r.g[a:a+3], f) && !dashBefore(src, r.g[a].start) && !dashAfter(src, r.g[a+2].end) {
-			s.countWork(r.j - i)
+			s.countWork(r.j - from)
 			return f.End, true
-		}
-		if a >= 16 {
-			// Keep the window small: groups before a are never looked at again.
-			r.n = copy(r.g[:], r.g[a-maxGroups:r.n])
-			a = maxGroups
 		}
 	}
 	if r.count <= 3 && routing(src, r.g[:r.n], f) {
-		s.countWork(r.j - i)
+		s.countWork(r.j - from)
 		return f.End, true
 	}
-	end := r.end()
-	s.countWork(r.j - i)
+	end := r.end(src)
+	s.countWork(r.j - from)
 	return end, false
 }
-
-// runReader reads a run of digit groups joined by separators, a group at a time, into a
-// fixed window (no allocation: this runs on every digit run of every log line).
-type runReader struct {
-	src   []byte
-	j     int // the next byte to read
-	g     [24]group
-	n     int  // groups in g
-	count int  // groups read in all
-	done  bool // the run has ended
-}
-
-// fill reads groups until n of them are in the window or the run ends.
-func (r *runReader) fill(n int) {
-	src := r.src
-	for !r.done && r.n < n {
-		gs := r.j
-		for r.j < len(src) && isDigit(src[r.j]) {
-			r.j++
-		}
-		r.g[r.n] = group{gs, r.j}
-		r.n++
-		r.count++
-		if r.j >= len(src) {
-			r.done = true
-		} else if l := separatorAt(src, r.j); l > 0 && r.j+l < len(src) && isDigit(src[r.j+l]) {
-			r.j += l
-		} else {
-			r.done = true
-		}
-	}
-}
-
-// end reads the rest of the run, keeping no group, and returns where it ends: after its
-// last digit.
-func (r *runReader) end() int {
-	last := r.g[r.n-1].end
-	for !r.done {
-		r.n = 0
-		r.fill(1)
-		last = r.g[0].end
-	}
-	return last
-}
-
-// cardAt tries the windows of whole groups starting at group a, longest first, for a card
-// number; around one it looks for track data. A number that needs card context (UATP, 12-digit
-// Maestro) is taken only when cx finds it; that look is made once per call.
-func cardAt(src []byte, groups []group, a int, f *Finding, cx *cardScope) bool {
-	// A window whose first digit starts no issuer's range at its length (a millisecond
-	// timestamp's 13 digits after a 1) is no card.
-	issued := issuerLengths[src[groups[a].start]-'0']
-	if issued == 0 || a == len(groups)-1 && issued&(1<<(groups[a].end-groups[a].start)) == 0 {
-		return false
-	}
-	last := min(len(groups)-1, a+maxGroups-1)
-	var digits [19]byte
-	hasContext := 0 // 1: card context found, -1: none, 0: not looked for yet
-	for b := last; b >= a; b-- {
-		total := 0
-		for g := a; g <= b; g++ {
-			total += groups[g].end - groups[g].start
-		}
-		if total > 19 || issued&(1<<total) == 0 {
-			continue
-		}
-		k := 0
-		for g := a; g <= b; g++ {
-			k += copy(digits[k:], src[groups[g].start:groups[g].end])
-		}
-		r, ok := panRange(digits[:k])
-		if !ok || InHexToken(src, groups[a].start) || InHexToken(src, groups[b].start) {
-			continue
-		}
-		if r.needsContext(k) {
-			if hasContext == 0 {
-				hasContext = -1
-				if cx.hasCardContext(groups[a].start) {
-					hasContext = 1
-				}
-			}
-			if hasContext < 0 {
-				continue
-			}
-		}
-		*f = Finding{Kind: KindCard, Start: groups[a].start, End: groups[b].end, Brand: r.brand,
-			First6: string(digits[:6]), Last4: string(digits[k-4 : k])}
-		if a == 0 && b == 0 {
-			*f = withTrack(src, *f)
-		}
-		return true
-	}
-	return false
-}
-
-// maxGroups bounds how many digit groups one card number may span (4-4-4-4-3 is 5).
-const maxGroups = 5
 
 // withTrack widens a card finding to the whole magnetic-stripe track around it: track 1
 // ("%B" PAN "^" NAME "^" YYMM … "?") or track 2 (";" PAN "=" YYMM … "?").
@@ -287,6 +199,21 @@ func routingKeyIn(ctx []byte) bool {
 
 // hexReach bounds InHexToken's look at the token around a digit group.
 const hexReach = 256
+
+// nextToAlnum reports whether a letter or digit is next to the group g. When none is, g is a
+// token of digits alone, which InHexToken would not call hex: that common case reads two
+// bytes, inline.
+func nextToAlnum(src []byte, g group) bool {
+	return g.start > 0 && alnum[src[g.start-1]] || g.end < len(src) && alnum[src[g.end]]
+}
+
+// alnum marks the ASCII letters and digits (isAlnum as a table).
+var alnum = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isAlnum(byte(c))
+	}
+	return t
+}()
 
 func isHexLetter(c byte) bool { return c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 

@@ -71,59 +71,6 @@ func (s *Scrubber) appendFindings(dst []Finding, pre, src []byte) []Finding {
 	return dst
 }
 
-// scan is the main detector loop over digits (cards, track data, IBANs, SSNs, routing
-// numbers) and key-value separators, without the prefixed secrets.
-func (s *Scrubber) scan(dst []Finding, pre, src []byte) []Finding {
-	return s.scanAll(dst, pre, src, nil)
-}
-
-// scanAll runs the detectors where nextStop finds work, and when hits is not nil looks for
-// the prefixed secrets (Stripe keys, Vault tokens, bearer credentials) in the same pass.
-func (s *Scrubber) scanAll(dst []Finding, pre, src []byte, hits *[]prefixHit) []Finding {
-	// next is the first byte not yet covered by a finding; detectors never start before it.
-	next := 0
-	var f Finding
-	cx := cardScope{pre: pre, src: src, keys: s.keys}
-	for i := 0; i < len(src); {
-		j := s.keys.nextStop(src, i, next, hits != nil)
-		if j >= len(src) {
-			break
-		}
-		ok := false
-		end := j + 1
-		switch classes[src[j]] {
-		case clsDigit:
-			cx.next = next
-			end, ok = s.digits(src, j, &f, &cx)
-			if ok {
-				f.quote = bareJSONValue(src, f.Start, f.End)
-			}
-		case clsKV:
-			f, ok = s.keyValue(src, j, next)
-		default:
-			prefixedAt(src, prefixAnchor(src, j), hits)
-		}
-		if ok {
-			if f.Start >= next {
-				dst = append(dst, f)
-				next = f.End
-				end = max(end, f.End)
-			}
-			// The loop passes over what the finding covers: a prefixed secret there is
-			// still looked for, as merge decides between overlapping findings.
-			if hits != nil {
-				for p := j + 1; p < end; p++ {
-					if prefixStart(src, p) {
-						prefixedAt(src, prefixAnchor(src, p), hits)
-					}
-				}
-			}
-		}
-		i = end
-	}
-	return dst
-}
-
 // nextStop returns the first byte at or after i that needs a detector (len(src) when there
 // is none): a digit or a ":" or "=", or, when prefixed is true, the first byte of the two
 // that begin every prefixed secret ("k_", "c_", "hv", "be" in any case). It passes over

@@ -239,7 +239,7 @@ func (s *Scrubber) redactKeyed(dst []byte, kind Kind, v []byte) ([]byte, bool) {
 // appendCardMask appends the mask of a card number exactly as the text engine writes it
 // (appendMask): "[card:visa:4242]", or "[card:visa:424242…4242]" with MaskFirst6Last4.
 func (s *Scrubber) appendCardMask(dst []byte, brand Brand, digits []byte) []byte {
-	return s.appendMask(dst, Finding{Kind: KindCard, Brand: brand, First6: string(digits[:6]), Last4: string(digits[len(digits)-4:])})
+	return s.appendMask(dst, &Finding{Kind: KindCard, Brand: brand, First6: string(digits[:6]), Last4: string(digits[len(digits)-4:])})
 }
 
 // plainDigits returns the digits of v, into buf, when v is at most 19 digits with spaces or

@@ -1,5 +1,7 @@
 package scrub
 
+import "encoding/binary"
+
 // The issuer ranges: which leading digits each card network issues, at which lengths. The
 // networks are those of the IIN table of the encyclopedia article "Payment card number" (a
 // summary of ISO/IEC 7812 registrations), compiled with the lengths each one issues in
@@ -15,6 +17,9 @@ type issuerRange struct {
 	// context marks the lengths that count only next to a card word or under a card key
 	// (cardcontext.go): numbers of that shape are too common to be taken alone.
 	context uint32
+	// lo8 and hi8 are lo and hi as eight-digit prefixes (lo followed by zeros, hi by nines),
+	// filled in issuerIndex: a number of eight digits or more is matched with one prefix.
+	lo8, hi8 int
 }
 
 func lengths(ns ...int) uint32 {
@@ -105,6 +110,11 @@ var issuers = []issuerRange{
 // lookup reads only the few that can match. It is built once and never changed.
 var issuerIndex = func() (t [10][]issuerRange) {
 	for _, r := range issuers {
+		scale := 1
+		for range 8 - r.digits {
+			scale *= 10
+		}
+		r.lo8, r.hi8 = r.lo*scale, (r.hi+1)*scale-1
 		lo, hi := firstDigits(r)
 		for d := lo; d <= hi; d++ {
 			t[d] = append(t[d], r)
@@ -196,6 +206,79 @@ func panRange[T ~string | ~[]byte](d T) (issuerRange, bool) {
 		return issuerRange{}, false
 	}
 	return r, true
+}
+
+// cardRange is panRange for the n digits (12 to 19) that a scanner has gathered at the start
+// of d, read eight at a time. It returns the range in issuerIndex, not a copy.
+func cardRange(d *[19 + 8]byte, n int) (*issuerRange, bool) {
+	if n < 12 || n > 19 {
+		return nil, false
+	}
+	// The digits' values, a byte each. A borrow from the bytes past the digits runs up, away
+	// from them, and the mask drops them.
+	v0 := binary.LittleEndian.Uint64(d[0:8]) - ones*'0'
+	r := issuerAt(int(d[0]-'0'), digitsValue(v0), n)
+	if r == nil {
+		return nil, false
+	}
+	dbl := uint64(0x00FF00FF00FF00FF) // the Luhn check doubles the digits at even places...
+	if n%2 == 1 {
+		dbl = ^dbl // ...from the left when n is even, else at odd places
+	}
+	sum := luhnSum(v0, dbl) + luhnSum((binary.LittleEndian.Uint64(d[8:16])-ones*'0')&lowBytes(n-8), dbl)
+	if n > 16 {
+		sum += luhnSum((binary.LittleEndian.Uint64(d[16:24])-ones*'0')&lowBytes(n-16), dbl)
+	}
+	if sum%10 != 0 {
+		return nil, false
+	}
+	return r, true
+}
+
+// luhnSum is the Luhn sum of the digit values in the bytes of v, those in the bytes of dbl
+// doubled: each value once, the doubled ones once more, less 9 for each that is 5 or more
+// (2d-9 when 2d > 9). The sum of a word's bytes, each small, is the top byte of its product
+// with 0x0101…01.
+func luhnSum(v, dbl uint64) int {
+	x := v & dbl
+	big := (x + ones*0x7B) & highs >> 7 // 1 in each byte of x that is 5 or more
+	return int((v+x)*ones>>56) - 9*int(big*ones>>56)
+}
+
+// lowBytes returns a mask of the c low bytes of a word (all for c >= 8, none for c <= 0).
+func lowBytes(c int) uint64 {
+	switch {
+	case c <= 0:
+		return 0
+	case c >= 8:
+		return ^uint64(0)
+	}
+	return 1<<(8*c) - 1
+}
+
+// issuerAt returns the most specific range in issuerIndex that holds a number of n digits
+// whose first eight are v8 (the first, first), as lookup finds it, or nil. The first digit is
+// given apart, so that the ranges are read while v8 is computed.
+func issuerAt(first, v8, n int) *issuerRange {
+	idx := issuerIndex[first]
+	var best *issuerRange
+	for k := range idx {
+		r := &idx[k]
+		if r.lengths&(1<<n) != 0 && v8 >= r.lo8 && v8 <= r.hi8 && (best == nil || r.digits > best.digits) {
+			best = r
+		}
+	}
+	return best
+}
+
+// digitsValue returns the number that eight digits spell, x holding their values (0 to 9) as
+// loaded little-endian, the first digit in the low byte: pairs, then fours, then the eight,
+// in three multiplies.
+func digitsValue(x uint64) int {
+	x = (x*10 + x>>8) & 0x00FF00FF00FF00FF
+	x = (x*100 + x>>16) & 0x0000FFFF0000FFFF
+	x = (x*10000 + x>>32) & 0xFFFFFFFF
+	return int(x)
 }
 
 // needsContext reports whether a card number of n digits in r counts only with card context.
