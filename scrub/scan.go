@@ -51,6 +51,11 @@ func (s *Scrubber) scanNext(sc *scanner, f *Finding) bool {
 		end := j + 1
 		switch classes[src[j]] {
 		case clsDigit:
+			if escapedSpace(src, j) {
+				// "%20" then digits: the 2 and 0 are the escape's, not the number's
+				// ("q=foo%204242%20…" holds a card starting after them).
+				j += 2
+			}
 			sc.cx.next = next
 			end, ok = s.digits(src, j, f, &sc.cx, &sc.run)
 			if ok {
@@ -102,4 +107,10 @@ func prefixesIn(src []byte, from, to int, hits *[]prefixHit) {
 			}
 		}
 	}
+}
+
+// escapedSpace reports whether the digits at src[j] are the "20" of a URL-escaped space with
+// a digit after it: the run of digits that matters starts two bytes on.
+func escapedSpace(src []byte, j int) bool {
+	return j > 0 && src[j-1] == '%' && j+2 < len(src) && src[j] == '2' && src[j+1] == '0' && isDigit(src[j+2])
 }
