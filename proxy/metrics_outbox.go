@@ -41,7 +41,7 @@ func (m *Metrics) watchOutbox(stats func(context.Context) (store.OutboxStats, er
 	c := &outboxCollector{read: stats, now: now, failures: prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "tokenwall_webhook_outbox_read_failures_total", Help: "Reads of the webhook outbox gauges that failed.",
 	})}
-	m.Registry.MustRegister(c, c.failures)
+	m.Registry.MustRegister(c)
 }
 
 // outboxCollector serves the outbox gauges from its last read of the store.
@@ -61,11 +61,15 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxPendingDesc
 	ch <- outboxDeadDesc
 	ch <- outboxOldestDesc
+	c.failures.Describe(ch)
 }
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector. The failure count is collected here, after the
+// read, not as a collector of its own: a registry gathers collectors concurrently, so a
+// scrape would otherwise show the count from before its own read.
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	st, ok, now := c.stats()
+	c.failures.Collect(ch)
 	if !ok {
 		return
 	}
