@@ -270,24 +270,5 @@ func runTWEnv(bin string, env []string, args ...string) (string, error) {
 // startServeEnv starts `tokenwall serve --config cfgPath` with env, its output in dir.
 func startServeEnv(t *testing.T, bin, cfgPath string, env []string, dir string) *twProcess {
 	t.Helper()
-	out, err := os.OpenFile(filepath.Join(dir, "serve.out"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = out.Close() })
-	cmd := exec.Command(bin, "serve", "--config", cfgPath)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &twProcess{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-	})
-	return p
+	return startServeWith(t, bin, cfgPath, env, filepath.Join(dir, "serve.out"))
 }

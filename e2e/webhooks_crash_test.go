@@ -67,15 +67,24 @@ type twProcess struct {
 	waitErr error         // what cmd.Wait returned; read only after done is closed
 }
 
+// startServe starts `tokenwall serve --config cfgPath` with the test's environment, its
+// output in logDir/serve-N.out.
 func startServe(t *testing.T, bin, cfgPath, logDir string, n int) *twProcess {
 	t.Helper()
-	out, err := os.OpenFile(filepath.Join(logDir, fmt.Sprintf("serve-%d.out", n)), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	return startServeWith(t, bin, cfgPath, nil, filepath.Join(logDir, fmt.Sprintf("serve-%d.out", n)))
+}
+
+// startServeWith starts `tokenwall serve --config cfgPath` with env (nil: the test's own),
+// its output in outPath; the test's cleanup kills and reaps it.
+func startServeWith(t *testing.T, bin, cfgPath string, env []string, outPath string) *twProcess {
+	t.Helper()
+	out, err := os.OpenFile(outPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = out.Close() })
 	cmd := exec.Command(bin, "serve", "--config", cfgPath)
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
