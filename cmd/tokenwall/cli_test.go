@@ -169,11 +169,9 @@ func TestMisuseIsRefusedBeforeAnyConnection(t *testing.T) {
 	)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
+			// Refused before anything connects: the silent Vault's connection count below
+			// proves it (no wall-clock bound: this machine is shared).
 			code, out, errb := runCmd(t, tc.args...)
-			if took := time.Since(start); took > 2*time.Second {
-				t.Errorf("took %s: misuse must be refused before anything is connected to", took)
-			}
 			if code != 2 || out != "" {
 				t.Errorf("exit %d, stdout %q: want 2 and nothing on stdout", code, out)
 			}

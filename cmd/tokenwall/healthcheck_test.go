@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // TestHealthcheck: tokenwall healthcheck exits 0 when /readyz answers 200 and 1 when it
@@ -59,11 +58,7 @@ func TestHealthcheck(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			status.Store(int64(tc.status))
-			start := time.Now()
 			code, out, errb := runCmd(t, append([]string{"healthcheck"}, tc.args...)...)
-			if took := time.Since(start); took > 3*time.Second {
-				t.Errorf("took %s", took)
-			}
 			got := out
 			if tc.wantCode != 0 {
 				got = errb
