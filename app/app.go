@@ -25,6 +25,7 @@ import (
 	"github.com/tokenwall/tokenwall/payments"
 	"github.com/tokenwall/tokenwall/proxy"
 	"github.com/tokenwall/tokenwall/proxy/api"
+	"github.com/tokenwall/tokenwall/proxy/pages"
 	"github.com/tokenwall/tokenwall/scrub"
 	"github.com/tokenwall/tokenwall/store"
 	"github.com/tokenwall/tokenwall/vault"
@@ -61,6 +62,9 @@ type App struct {
 
 	// refusals aggregates repeated refusal records on their way to the trail.
 	refusals *audit.Aggregator
+	// pages guards the payment pages; pageReports aggregates the browsers' CSP reports.
+	pages       *pages.Watcher
+	pageReports *audit.Aggregator
 
 	// closers undo Build's steps; Close runs them in reverse order.
 	closers   []func() error
@@ -219,6 +223,12 @@ func (a *App) buildServer(gw gateway.Gateway, scrubber *scrub.Scrubber, signer a
 		return err
 	}
 	deps := proxy.Deps{Config: cfg, Log: a.log, Secrets: a.cache, Gateway: gw, Metrics: a.metrics, Audit: a.refusals}
+	if err := a.openPages(rec); err != nil {
+		return err
+	}
+	if a.pages != nil {
+		deps.Pages, deps.PageReports = a.pages, a.pageReports
+	}
 	if cfg.Webhooks.Enabled {
 		hooks, err := newWebhooks(cfg, webhookDeps{Secrets: a.cache, Store: a.store, Audit: a.refusals,
 			Scrubber: scrubber, Metrics: a.metrics, Log: a.log})
@@ -289,6 +299,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.hooks != nil {
 		spawn(a.hooks.Deliverer.Run)
 	}
+	if a.pages != nil {
+		spawn(a.pages.Run)
+	}
 	a.log.Info().Str(logging.FieldAddr, a.public.Addr().String()).Str(logging.FieldAdminAddr, a.admin.Addr().String()).Msg("tokenwall started")
 	start := time.Now()
 	err := a.server.Run(ctx, a.public, a.admin)
@@ -308,6 +321,7 @@ func (a *App) closeTrail(ctx context.Context) {
 		return
 	}
 	a.closeRefusals(ctx)
+	a.closePages(ctx)
 	if a.pay != nil {
 		a.pay.FlushGaps(ctx)
 		if n := a.pay.PendingGaps(); n > 0 {

@@ -57,6 +57,54 @@ const (
 	// EventClientRateLimited is a request the per-client limiter (rate_limit) refused before
 	// looking at it: its client's refusals had emptied its bucket.
 	EventClientRateLimited = "client_rate_limited"
+
+	// Payment-page integrity (PCI DSS 6.4.3, 11.6.1). Each names the page in DetailPage and
+	// a page's fingerprint in DetailFingerprint.
+	//
+	// EventPageBaseline: an operator recorded the page as served as its approved baseline
+	// (tokenwall pages baseline; DetailReason).
+	EventPageBaseline = "page_baseline"
+	// EventPageApproved: an operator approved a changed page as its new baseline (tokenwall
+	// pages approve; DetailReason, DetailPrevious is the baseline it replaces).
+	EventPageApproved = "page_approved"
+	// EventPageChecked: a check of the page (scheduled, or tokenwall pages check) fetched it
+	// through the upstream and compared it with the baseline; Outcome success when it
+	// matched, failure otherwise (Reason page_changed, no_baseline or fetch_failed).
+	EventPageChecked = "page_checked"
+	// EventPageChanged: the page as served differs from its approved baseline (or has
+	// none); written once per new fingerprint. DetailChanges says what changed,
+	// DetailOnChange what tokenwall does about it (alert or block).
+	EventPageChanged = "page_changed"
+	// EventPageReverted: the page is served as its approved baseline again, which resolves
+	// an earlier page_changed.
+	EventPageReverted = "page_reverted"
+	// EventPageScriptBlocked: a browser reported a violation of the page's policy (a CSP
+	// report): DetailBlocked (the blocked source: an origin, or inline, eval, …),
+	// DetailDirective and DetailDisposition (enforce or report). Aggregated: repeats are one
+	// record with DetailCount.
+	EventPageScriptBlocked = "page_script_blocked"
+)
+
+// Detail keys of the payment-page events.
+const (
+	DetailPage        = "page"
+	DetailFingerprint = "fingerprint"
+	DetailPrevious    = "previous"
+	DetailReason      = "reason"
+	DetailChanges     = "changes"
+	DetailOnChange    = "on_change"
+	DetailTrigger     = "trigger"
+	DetailBlocked     = "blocked"
+	DetailDirective   = "directive"
+	DetailDisposition = "disposition"
+)
+
+// Reasons of the payment-page events.
+const (
+	ReasonPageChanged  = "page_changed"
+	ReasonNoBaseline   = "no_baseline"
+	ReasonFetchFailed  = "fetch_failed"
+	ReasonCSPViolation = "csp_violation"
 )
 
 // Outcomes.

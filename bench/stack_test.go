@@ -48,6 +48,10 @@ type tokenwallOptions struct {
 	gateway  gateway.Gateway
 	// api turns /v1 on with one key holding every scope, returned by newStack.
 	api bool
+	// pages are the payment pages.
+	pages []config.Page
+	// app, when set, receives the built App.
+	app **app.App
 }
 
 // newStack builds tokenwall with app.Build against the package's Vault, on a fresh SQLite
@@ -96,6 +100,7 @@ func newStack(tb testing.TB, o tokenwallOptions) (http.Handler, string) {
 	}
 	cfg.Upstream.URL = o.upstream
 	cfg.Routes = o.routes
+	cfg.Pages = o.pages
 	cfg.Store.SQLitePath = filepath.Join(dir, "tokenwall.db")
 	for _, sfx := range []string{"", "-wal", "-shm"} {
 		_ = os.Remove(cfg.Store.SQLitePath + sfx)
@@ -112,5 +117,8 @@ func newStack(tb testing.TB, o tokenwallOptions) (http.Handler, string) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = tw.Close() })
+	if o.app != nil {
+		*o.app = tw
+	}
 	return tw.Handler(), full
 }

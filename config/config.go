@@ -30,6 +30,11 @@ type Config struct {
 	API API `yaml:"api"`
 	// RateLimit configures the per-client limit on refusals, before authentication.
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// Pages are the payment pages whose scripts tokenwall enforces and watches (PCI DSS
+	// 6.4.3, 11.6.1).
+	Pages []Page `yaml:"pages,omitempty"`
+	// PageChecks configures how payment pages are watched.
+	PageChecks PageChecks `yaml:"page_checks"`
 }
 
 // Store selects the storage backend.

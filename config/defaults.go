@@ -32,10 +32,11 @@ func Default() Config {
 			SignatureHeader:       "Tokenwall-Signature",
 			SignatureV1:           true,
 		},
-		Store:    Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
-		Audit:    Audit{CheckpointEvery: 1000, CheckpointInterval: Duration(time.Minute), RetentionDays: 400, CryptoperiodDays: 365, AggregateInterval: Duration(time.Minute)},
-		Webhooks: defaultWebhooks(),
-		API:      defaultAPI(),
+		Store:      Store{Driver: "sqlite", SQLitePath: "/var/lib/tokenwall/tokenwall.db", MaxConns: 16},
+		Audit:      Audit{CheckpointEvery: 1000, CheckpointInterval: Duration(time.Minute), RetentionDays: 400, CryptoperiodDays: 365, AggregateInterval: Duration(time.Minute)},
+		Webhooks:   defaultWebhooks(),
+		API:        defaultAPI(),
+		PageChecks: defaultPageChecks(),
 		Vault: Vault{
 			Auth: VaultAuth{
 				Method: "token",

@@ -23,6 +23,9 @@ func TestExampleFile(t *testing.T) {
 		want any
 	}{
 		{name: "two routes", got: len(c.Routes), want: 2},
+		{name: "one payment page", got: len(c.Pages), want: 1},
+		{name: "payment page enforced", got: c.Pages[0].Mode + " " + c.Pages[0].Path, want: "enforce /checkout"},
+		{name: "page checks hourly", got: c.PageChecks.Interval.D().String(), want: "1h0m0s"},
 		{name: "form path", got: c.Routes[0].Path, want: "/checkout/submit"},
 		{name: "form body", got: c.Routes[0].Body, want: "form"},
 		{

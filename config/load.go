@@ -47,6 +47,9 @@ func Parse(data []byte, environ []string) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return Config{}, fmt.Errorf("decode: %w", err)
 	}
+	for i := range c.Pages {
+		c.Pages[i] = c.Pages[i].WithDefaults()
+	}
 	for i := range c.Routes {
 		c.Routes[i] = c.Routes[i].WithDefaults()
 	}

@@ -151,7 +151,7 @@ func TestParseFull(t *testing.T) {
 	// Sections the YAML leaves out keep their defaults.
 	def := Default()
 	want.Store, want.Audit, want.Webhooks, want.API = def.Store, def.Audit, def.Webhooks, def.API
-	want.RateLimit = def.RateLimit
+	want.RateLimit, want.PageChecks = def.RateLimit, def.PageChecks
 	want.Vault.AuditKeyPath, want.Vault.TransitMount, want.Vault.TransitKey = def.Vault.AuditKeyPath, def.Vault.TransitMount, def.Vault.TransitKey
 	want.Vault.AuditAnchorPath = def.Vault.AuditAnchorPath
 	if !reflect.DeepEqual(got, want) {

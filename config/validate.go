@@ -30,6 +30,7 @@ func (c Config) Validate() error {
 	c.RateLimit.validate(&p)
 	validateTrustedProxies(&p, c.Listen.TrustedProxies)
 	c.Audit.validateAggregation(&p)
+	c.validatePages(&p)
 	return errors.Join(p.errs...)
 }
 

@@ -42,8 +42,9 @@ var checkoutLine = regexp.MustCompile(`(?m)^tokenwall: checkout at (https://\S+)
 type devStack struct {
 	// Data is the --data folder: logs, TLS certificate, the Vault token.
 	Data string
-	// Port, AppPort and AdminPort are tokenwall's, the billing app's and the admin port.
-	Port, AppPort, AdminPort int
+	// Port, AppPort and AdminPort are tokenwall's, the billing app's and the admin port;
+	// WidgetPort serves the checkout's third-party script (its second origin).
+	Port, AppPort, AdminPort, WidgetPort int
 	// BaseURL is tokenwall's public address, https://127.0.0.1:Port.
 	BaseURL string
 
@@ -55,8 +56,8 @@ type devStack struct {
 
 // startDevStack builds tokenwall, starts `tokenwall-dev` on free loopback ports with its data
 // folder under the test's artifacts folder, and waits for the checkout line. t.Cleanup stops
-// the process if the test has not.
-func startDevStack(t *testing.T) *devStack {
+// the process if the test has not. extra are further flags of tokenwall-dev.
+func startDevStack(t *testing.T, extra ...string) *devStack {
 	t.Helper()
 	for _, name := range []string{"vault", "stripe-mock"} {
 		if _, err := devstack.BinPath(name); err != nil {
@@ -70,9 +71,9 @@ func startDevStack(t *testing.T) *devStack {
 	if err := os.RemoveAll(data); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 3)
+	ports := freePorts(t, 4)
 	s := &devStack{
-		Data: data, Port: ports[0], AppPort: ports[1], AdminPort: ports[2],
+		Data: data, Port: ports[0], AppPort: ports[1], AdminPort: ports[2], WidgetPort: ports[3],
 		BaseURL: "https://127.0.0.1:" + strconv.Itoa(ports[0]),
 		done:    make(chan struct{}),
 		out: &outputWatcher{
@@ -84,11 +85,12 @@ func startDevStack(t *testing.T) *devStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(bin,
+	s.cmd = exec.Command(bin, append([]string{
 		"--port", strconv.Itoa(s.Port),
 		"--app-port", strconv.Itoa(s.AppPort),
 		"--admin-port", strconv.Itoa(s.AdminPort),
-		"--data", data)
+		"--widget-port", strconv.Itoa(s.WidgetPort),
+		"--data", data}, extra...)...)
 	s.cmd.Dir = root
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out

@@ -102,7 +102,7 @@ func Build(ctx context.Context, src Sources, from, to time.Time) (report.Report,
 	return report.Build(ctx, report.Inputs{
 		From: from, To: to, Now: now(), ID: "rep_" + scrub.NewLetterID(8), Host: host,
 		Store: src.Store, Evidence: ev, Keys: keys, RetentionDays: cfg.Audit.RetentionDays, CryptoperiodDays: period,
-		Flow: flowOf(cfg), Progress: src.Progress,
+		Flow: flowOf(cfg), Progress: src.Progress, Pages: pageInventories(cfg.Pages),
 		Verify: func(ctx context.Context, fromSeq, toSeq int64) (report.ChainEvidence, error) {
 			res, err := audit.VerifyWith(ctx, src.Store, auditKeys, src.Transit, fromSeq, toSeq,
 				audit.VerifyOptions{CheckpointEvery: int64(cfg.Audit.CheckpointEvery), Anchor: src.Anchor})
@@ -120,4 +120,18 @@ func chainEvidence(res audit.Result) report.ChainEvidence {
 			Hash: fmt.Sprintf("%x", a.Hash), KeyName: a.KeyName, Signature: a.Signature, Restores: res.Restores}
 	}
 	return ce
+}
+
+// pageInventories are the configured payment pages as the report states them.
+func pageInventories(pages []config.Page) []report.PageInventory {
+	var out []report.PageInventory
+	for _, pg := range pages {
+		inv := report.PageInventory{Path: pg.Path, Mode: pg.Mode, OnChange: pg.OnChange}
+		for _, s := range pg.Scripts {
+			inv.Scripts = append(inv.Scripts, report.InventoryScript{Src: s.Src, SHA384: s.SHA384,
+				Justification: s.Justification, AuthorisedBy: s.AuthorisedBy})
+		}
+		out = append(out, inv)
+	}
+	return out
 }

@@ -45,6 +45,12 @@ const (
 	// FieldClientRequestID is a client's own X-Request-ID, logged beside tokenwall's.
 	FieldClientRequestID = "client_request_id"
 	FieldAdminAddr       = "admin_addr"
+	// FieldPage, FieldFingerprint, FieldOnChange and FieldReason describe a payment page's
+	// change (proxy/pages).
+	FieldPage        = "page"
+	FieldFingerprint = "fingerprint"
+	FieldOnChange    = "on_change"
+	FieldReason      = "reason"
 )
 
 // setup guards Setup.

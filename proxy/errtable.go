@@ -52,6 +52,7 @@ var errorTable = []errorKind{
 	{err: ErrMisdirected, status: 421, message: "misdirected request", slug: "misdirected-request", title: "Misdirected request", reason: "misdirected_host"},
 	{err: ErrCardEscape, status: 400, message: "card data is not accepted on this path", slug: "card-data-refused", title: "Card data refused",
 		detail: "the API takes gateway tokens (pm_…), never card numbers; tokenize through the checkout", reason: "card_escape", refusal: true},
+	{err: ErrBadCSPReport, status: 400, message: "not a CSP violation report", slug: "bad-csp-report", title: "Not a CSP violation report", reason: "bad_csp_report"},
 	{err: ErrTooLarge, status: 413, message: "request body too large", slug: "body-too-large", title: "Request body too large", reason: "body_too_large"},
 	{err: ErrUnsupportedMedia, status: 415, message: "unsupported content type for this route", slug: "unsupported-media-type", title: "Unsupported media type",
 		detail: "send application/json", reason: "unsupported_media_type"},

@@ -118,6 +118,8 @@ type options struct {
 	processDir bool
 	// upstreamConns, when set, is upstream.max_conns_per_host and max_idle_conns_per_host.
 	upstreamConns int
+	// pages are the payment pages (pages:), with their defaults filled in.
+	pages []config.Page
 }
 
 // mtlsSubject is the client certificate subject mapped to the "mtls" test key.
@@ -316,6 +318,9 @@ func (h *harness) baseConfig(t testing.TB, o options, kv *harnessVault) config.C
 		cfg.RateLimit.PerSecond, cfg.RateLimit.Burst = o.clientRate, o.clientBurst
 	}
 	cfg.Listen.TrustedProxies = o.trustedProxies
+	for _, pg := range o.pages {
+		cfg.Pages = append(cfg.Pages, pg.WithDefaults())
+	}
 	cfg.Routes = o.routes
 	if cfg.Routes == nil {
 		cfg.Routes = testRoutes()

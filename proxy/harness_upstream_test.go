@@ -43,6 +43,17 @@ type upstream struct {
 	// conns are the connections open now; peakConns the most open at once since
 	// resetPeakConns.
 	conns, peakConns int
+	// pageHTML and pageHeader are what /pay-page answers (a payment page in the tests that
+	// configure one): its body and its headers besides Content-Type.
+	pageHTML   string
+	pageHeader http.Header
+}
+
+// setPage sets what /pay-page answers.
+func (u *upstream) setPage(html string, h http.Header) {
+	u.mu.Lock()
+	u.pageHTML, u.pageHeader = html, h.Clone()
+	u.mu.Unlock()
 }
 
 func newUpstream(t testing.TB, key []byte) *upstream {
@@ -67,6 +78,24 @@ func newUpstream(t testing.TB, key []byte) *upstream {
 		w.Header().Set("Cache-Control", "private")
 		w.Header().Set("Content-Type", "text/plain")
 		switch r.URL.Path {
+		case "/pay-page":
+			u.mu.Lock()
+			page, hdr := u.pageHTML, u.pageHeader.Clone()
+			u.mu.Unlock()
+			for k, v := range hdr {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+				// A page asked for compressed cannot be rewritten: tokenwall must ask for identity.
+				w.Header().Set("Content-Encoding", "gzip")
+				zw := gzip.NewWriter(w)
+				_, _ = io.WriteString(zw, page)
+				_ = zw.Close()
+				return
+			}
+			_, _ = io.WriteString(w, page)
+			return
 		case "/leaky":
 			// A billing app that shows a stored card number back: the leak tokenwall alerts on.
 			fmt.Fprintf(w, "%s your card %s is on file", strings.Repeat("x", 3000), leakyCard)

@@ -25,6 +25,7 @@ type Metrics struct {
 	auditFailures  *prometheus.CounterVec
 	unwatched      *prometheus.CounterVec
 	clientLimited  *prometheus.CounterVec
+	pageMetrics
 }
 
 // NewMetrics registers tokenwall's metrics. secretAges is read at each scrape for the
@@ -76,6 +77,7 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 		m.webhooksIn, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		secretAgeCollector{ages: secretAges})
+	m.pageMetrics = newPageMetrics(m.Registry)
 	return m
 }
 

@@ -128,6 +128,13 @@ func TestMetricsNames(t *testing.T) {
 	m.AuditWriteFailed("tokenize")
 	m.unwatched.WithLabelValues("encoding").Inc()
 	m.ClientLimited("api")
+	ps := m.PageSignals()
+	ps.PageState("/checkout", true)
+	ps.PageCheck("/checkout", "match", true, time.Now())
+	ps.Dropped("/checkout")
+	m.pageBlocked.WithLabelValues("/checkout").Inc()
+	m.pageReports.WithLabelValues("accepted").Inc()
+	m.pageViolations.WithLabelValues("/checkout", "script-src-elem", "enforce").Inc()
 	mfs, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +152,10 @@ func TestMetricsNames(t *testing.T) {
 	}
 	want := []string{
 		"tokenwall_audit_write_failures_total", "tokenwall_build_info", "tokenwall_card_escapes_total",
-		"tokenwall_client_rate_limited_total", "tokenwall_gateway_duration_seconds", "tokenwall_request_duration_seconds",
+		"tokenwall_client_rate_limited_total", "tokenwall_gateway_duration_seconds",
+		"tokenwall_page_blocked_total", "tokenwall_page_changed", "tokenwall_page_checks_total",
+		"tokenwall_page_fingerprints_dropped_total", "tokenwall_page_last_check_timestamp_seconds",
+		"tokenwall_page_reports_total", "tokenwall_page_violations_total", "tokenwall_request_duration_seconds",
 		"tokenwall_requests_total", "tokenwall_secret_age_seconds", "tokenwall_tokenizations_total",
 		"tokenwall_upstream_card_responses_total", "tokenwall_upstream_unwatched_responses_total",
 		"tokenwall_vault_refresh_failures_total", "tokenwall_webhook_delivery_duration_seconds",

@@ -63,6 +63,16 @@ func (s *Server) routes() {
 			}
 		}
 	}
+	if s.pages != nil && len(s.cfg.Pages) > 0 {
+		// Not a passthrough: the browsers' CSP reports are tokenwall's own.
+		s.echo.POST(s.cfg.PageChecks.ReportPath, s.cspReport)
+		// After the routes: a page's GET and HEAD are the page's, whatever else its path is.
+		for _, pc := range s.cfg.Pages {
+			pg, _ := s.pages.Page(pc.Path)
+			s.echo.GET(pc.Path, s.paymentPage(pg))
+			s.echo.HEAD(pc.Path, s.paymentPage(pg))
+		}
+	}
 	s.echo.Match(allMethods, "/*", s.passthrough)
 	s.echo.Match(allMethods, "/", s.passthrough)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
+	"github.com/tokenwall/tokenwall/proxy/pages"
 	"github.com/tokenwall/tokenwall/vault"
 )
 
@@ -52,6 +53,11 @@ type Deps struct {
 	// Webhooks handles the gateway's webhook endpoint (Config.Webhooks.Path); required when
 	// Config.Webhooks.Enabled. It reads and limits the body itself and answers every method.
 	Webhooks http.Handler
+	// Pages enforces and watches the payment pages; required when Config.Pages is not empty.
+	Pages *pages.Watcher
+	// PageReports records the browsers' CSP violation reports (an aggregator over the trail);
+	// required with Pages.
+	PageReports Recorder
 }
 
 // Server is the tokenwall HTTPS proxy.
@@ -72,6 +78,9 @@ type Server struct {
 	tok      tokenizer
 	// limiter is the per-client limit of refusals (nil when rate_limit.enabled is off).
 	limiter *clientLimiter
+	// pages and pageReports: see Deps.
+	pages       *pages.Watcher
+	pageReports Recorder
 }
 
 // New builds the server: routes, middleware and the upstream proxy. Only package app calls
@@ -86,8 +95,11 @@ func New(d Deps) (*Server, error) {
 	if d.Config.API.Enabled && d.API == nil {
 		return nil, errors.New("proxy: the API is enabled but no API was given")
 	}
+	if len(d.Config.Pages) > 0 && (d.Pages == nil || d.PageReports == nil) {
+		return nil, errors.New("proxy: payment pages are configured but no Pages watcher or PageReports recorder was given")
+	}
 	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now,
-		webhooks: d.Webhooks}
+		webhooks: d.Webhooks, pages: d.Pages, pageReports: d.PageReports}
 	if d.Config.API.Enabled {
 		s.api = d.API
 	}
@@ -119,7 +131,7 @@ func New(d Deps) (*Server, error) {
 		// Asked, not required: browsers on the checkout have no certificate.
 		s.tls.ClientAuth = tls.VerifyClientCertIfGiven
 	}
-	up, err := newUpstream(d.Config.Upstream, d.Log, s.watchResponse)
+	up, err := newUpstream(d.Config.Upstream, d.Log, s.watchResponse, s.pageResponse)
 	if err != nil {
 		return nil, err
 	}

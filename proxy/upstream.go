@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tokenwall/tokenwall/config"
+	"github.com/tokenwall/tokenwall/proxy/pages"
 )
 
 type signatureKey struct{}
@@ -53,7 +54,10 @@ func UpstreamTransport(cfg config.Upstream) (*http.Transport, error) {
 
 // newUpstream returns the reverse proxy to the billing app. Rewrite (not Director) keeps
 // the incoming request untouched; hop-by-hop headers are stripped by ReverseProxy itself.
-func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Response)) (*httputil.ReverseProxy, error) {
+//
+// page rewrites the response of a payment page (pageResponse); such a request asks the
+// upstream for an uncompressed answer, which the rewriter can read.
+func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Response), page func(*http.Response) error) (*httputil.ReverseProxy, error) {
 	target, err := url.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("upstream url: %w", err)
@@ -68,6 +72,9 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 			pr.SetURL(target)
 			pr.SetXForwarded()
 			acceptedEncodings(pr.Out.Header)
+			if _, ok := pr.In.Context().Value(pageKey{}).(*pages.Page); ok {
+				pr.Out.Header.Set("Accept-Encoding", "identity")
+			}
 			// Only tokenwall signs: a client-sent signature header never reaches the app.
 			pr.Out.Header.Del(sigHeader)
 			if sign, ok := pr.In.Context().Value(signatureKey{}).(signFunc); ok {
@@ -89,7 +96,7 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 					resp.Header.Del("Cache-Control")
 				}
 			}
-			return nil
+			return page(resp)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if info := infoFrom(r.Context()); info != nil {

@@ -34,6 +34,7 @@ type Store interface {
 	Outbox
 	Idempotency
 	Subjects
+	Pages
 	// SchemaVersion is the migration version the database is at.
 	SchemaVersion(ctx context.Context) (int, error)
 	// Close releases the database.
@@ -221,4 +222,56 @@ type Subjects interface {
 	ForgetSubject(ctx context.Context, subject string) (bool, error)
 	// HasSubject reports whether subject has a key, without creating one.
 	HasSubject(ctx context.Context, subject string) (bool, error)
+}
+
+// PageBaseline is a payment page's approved baseline: the fingerprint of the page as served
+// when an operator recorded or approved it (PCI DSS 6.4.3, 11.6.1). The approvals' history
+// is in the audit trail; the store keeps the current one.
+type PageBaseline struct {
+	Page        string // the page's path
+	Fingerprint string // hex SHA-256 of Doc
+	Doc         []byte // the fingerprint document (JSON, at most MaxPageDoc bytes)
+	ApprovedBy  string // the operator ("admin:cli:USER")
+	Reason      string
+	At          time.Time
+}
+
+// PageState is what tokenwall last saw of a payment page, shared by the replicas.
+type PageState struct {
+	Page string
+	// Fingerprint is the fingerprint last seen, Doc its document.
+	Fingerprint string
+	Doc         []byte
+	// Changed is whether Fingerprint differs from the baseline and is not approved.
+	Changed bool
+	// Since is when Fingerprint was first seen; CheckedAt when the page was last checked
+	// (a scheduled or an operator's check).
+	Since     time.Time
+	CheckedAt time.Time
+}
+
+// MaxPageDoc bounds a fingerprint document.
+const MaxPageDoc = 256 << 10
+
+// Pages keeps the payment pages' baselines and states, and the leases that let one replica
+// run a scheduled job per period.
+type Pages interface {
+	// GetPageBaseline returns page's baseline, or ErrNotFound.
+	GetPageBaseline(ctx context.Context, page string) (PageBaseline, error)
+	// SetPageBaseline makes b its page's baseline (replacing any) and, in the same
+	// transaction, sets the page's state to b's fingerprint, unchanged, since b.At.
+	SetPageBaseline(ctx context.Context, b PageBaseline) error
+	// GetPageState returns page's state, or ErrNotFound.
+	GetPageState(ctx context.Context, page string) (PageState, error)
+	// ObservePage records s as its page's state when its fingerprint or Changed differs from
+	// the stored state (or there is none), atomically: of replicas observing the same new
+	// fingerprint at once, exactly one gets true. It returns whether it wrote and the state
+	// stored before (zero when none). s.CheckedAt, when not zero, is stored either way.
+	ObservePage(ctx context.Context, s PageState) (bool, PageState, error)
+	// ListPageStates returns every page's state, by page.
+	ListPageStates(ctx context.Context) ([]PageState, error)
+	// ClaimLease takes the lease name for holder until until, when it is free, expired at
+	// now, or already holder's; it reports whether holder has it. Of replicas claiming at
+	// once, one gets true.
+	ClaimLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
 }

@@ -35,7 +35,8 @@ type Inputs struct {
 	// Store holds the audit trail.
 	Store store.Audit
 	// Evidence gathered by the caller at report time (TLS, data at rest, secrets, transit
-	// key, logging); Build adds the chain, the API keys' use and the retention.
+	// key, logging); Build adds the chain, the API keys' use, the retention and the payment
+	// pages.
 	Evidence Evidence
 	// Keys are the API keys of the key set.
 	Keys []KeyInfo
@@ -44,6 +45,8 @@ type Inputs struct {
 	// CryptoperiodDays is how old a secret may get (report.cryptoperiod_days).
 	CryptoperiodDays int
 	Flow             Flow
+	// Pages are the configured payment pages with their script inventories.
+	Pages []PageInventory
 	// Verify checks the chain between two sequence numbers (audit.Verify with the key and
 	// the signer).
 	Verify func(ctx context.Context, from, to int64) (ChainEvidence, error)
@@ -64,6 +67,7 @@ func Build(ctx context.Context, in Inputs) (Report, error) {
 	for _, k := range in.Keys {
 		keys[k.ID] = &KeyEvidence{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedAt: k.CreatedAt.UTC(), RevokedAt: k.RevokedAt}
 	}
+	pages := newPageTally(in.Pages, in.From, in.To)
 	var read, firstSeq, lastSeq int64
 	var oldest time.Time
 	err := in.Store.AuditRange(ctx, 0, 0, func(rec store.AuditRecord) error {
@@ -81,6 +85,12 @@ func Build(ctx context.Context, in Inputs) (Report, error) {
 				k.LastUsed = &t
 			}
 		}
+		var det map[string]string
+		if isPageEvent(rec.Event) {
+			// A page's baseline, last check and open changes may predate the period.
+			det = details(rec)
+			pages.add(rec, det)
+		}
 		if rec.Time.Before(in.From) || !rec.Time.Before(in.To) {
 			return nil
 		}
@@ -89,7 +99,9 @@ func Build(ctx context.Context, in Inputs) (Report, error) {
 		}
 		lastSeq = rec.Seq
 		s.Records++
-		det := details(rec)
+		if det == nil {
+			det = details(rec)
+		}
 		if isKey {
 			if k := keys[keyID]; k != nil {
 				if rec.Event == "api_auth_failed" {
@@ -118,6 +130,7 @@ func Build(ctx context.Context, in Inputs) (Report, error) {
 	for _, k := range in.Keys {
 		r.Evidence.Keys = append(r.Evidence.Keys, *keys[k.ID])
 	}
+	r.Evidence.Pages = pages.evidence()
 	r.Evidence.Retention = RetentionEvidence{ConfiguredDays: in.RetentionDays, OldestRecord: oldest.UTC()}
 	if !oldest.IsZero() {
 		r.Evidence.Retention.OldestAgeDays = int(in.Now.Sub(oldest) / (24 * time.Hour))

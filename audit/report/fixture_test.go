@@ -134,6 +134,37 @@ func fixtureEvidence() Evidence {
 		Keys:       fixtureKeys(),
 		Retention:  RetentionEvidence{ConfiguredDays: 400, OldestRecord: time.Date(2025, time.October, 27, 0, 0, 0, 0, time.UTC), OldestAgeDays: 400},
 		Logging:    LoggingEvidence{CardMask: "brand_last4", LogFile: "/var/log/tokenwall/tokenwall.log"},
+		Pages:      fixturePages(),
+	}
+}
+
+// Payment-page values of the fixture, each found once in the page.
+const (
+	fixtureSRI         = "sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC"
+	fixtureInlineSRI   = "sha384-H8BRh8j48O9oYatfu5AZzq6A9RINhZO5H16dQZngK7T62em8MUt1FLm52t+eX6xO"
+	fixtureFingerprint = "3fa9c2e4b7d1a0f65e8c9b2d4a7f1e3c5b9d8a6f4e2c1b0a9f8e7d6c5b4a3f2e"
+	fixtureChanged     = "c0ffeeabadcafe5e1f2e3d4c5b6a7f8e9d0c1b2a3f4e5d6c7b8a9f0e1d2c3b4a"
+)
+
+// fixturePages is a guarded checkout page: two scripts, a baseline, checks, a change an
+// operator approved and the violations browsers reported; and a page only the trail names.
+func fixturePages() []PageEvidence {
+	last := fixtureTime(30, 23, 0)
+	return []PageEvidence{
+		{PageInventory: PageInventory{Path: "/checkout", Mode: "enforce", OnChange: "block", Scripts: []InventoryScript{
+			{Src: "https://js.stripe.com/v3/", SHA384: fixtureSRI, Justification: "Stripe.js collects the card", AuthorisedBy: "Jane Roe (CISO)"},
+			{SHA384: fixtureInlineSRI, Justification: "starts the checkout form", AuthorisedBy: "Jane Roe (CISO)"},
+		}}, Configured: true,
+			Baseline: &PageBaseline{Fingerprint: fixtureChanged, By: "admin:cli:jane", At: fixtureTime(12, 9, 30), Reason: "Stripe.js upgrade", Event: "page_approved"},
+			Checks:   PageChecks{InPeriod: 719, Failed: 3, Last: &last},
+			Changes: []PageChange{{At: fixtureTime(12, 8, 0), Fingerprint: fixtureChanged, Changes: "script changed: https://js.stripe.com/v3/\nheader changed: content-security-policy",
+				OnChange: "block", Resolution: &PageResolution{Kind: ResolvedApproved, By: "admin:cli:jane", Reason: "Stripe.js upgrade", At: fixtureTime(12, 9, 30)}}},
+			Violations: []PageViolation{
+				{Blocked: "https://evil.example", Directive: "script-src-elem", Disposition: "enforce", Count: 41},
+				{Blocked: "inline", Directive: "script-src-elem", Disposition: "enforce", Count: 6},
+			},
+			ViolationTotal: 47, ViolationsEnforced: 47},
+		{PageInventory: PageInventory{Path: "/old-checkout"}, Checks: PageChecks{InPeriod: 2}},
 	}
 }
 

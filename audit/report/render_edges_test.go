@@ -155,7 +155,7 @@ func TestHTMLEdgeCases(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			page := renderPage(t, tc.report())
-			for _, title := range []string{"Period summary", "Daily volume", "Requirements", "Evidence", "Card data flow"} {
+			for _, title := range []string{"Period summary", "Daily volume", "Requirements", "Evidence", "Payment pages", "Card data flow"} {
 				if !strings.Contains(page, "<h2>"+title+"</h2>") {
 					t.Errorf("no section %q", title)
 				}

@@ -25,6 +25,7 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"bytesize": formatBytes,
 	"join":     strings.Join,
 	"obsolete": obsoleteTLS,
+	"lines":    changeList,
 }).Parse(templateText))
 
 // HTML writes r as one self-contained HTML page: inline CSS and SVG, no scripts, no outside
@@ -57,6 +58,7 @@ type pageView struct {
 	Flow       template.HTML
 	FlowSteps  []flowStep
 	Retention  retentionView
+	Pages      []paymentPageRow
 }
 
 // glance is the first page's one-line answers.
@@ -158,6 +160,7 @@ func newView(r Report) pageView {
 	v.Retention = retentionView{RetentionEvidence: r.Evidence.Retention,
 		MeetsYear: r.Evidence.Retention.ConfiguredDays >= pciRetentionDays}
 	v.Flow, v.FlowSteps = flowDiagram(r.Flow)
+	v.Pages = paymentPageRows(r.Evidence.Pages, r.To)
 	return v
 }
 

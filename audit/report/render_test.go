@@ -215,7 +215,7 @@ func TestHTMLSectionsInOrder(t *testing.T) {
 	for _, marker := range []string{
 		"<h1>tokenwall compliance report</h1>",
 		"<h2>Period summary</h2>", "<h2>Daily volume</h2>", "<h2>Requirements</h2>",
-		"<h2>Evidence</h2>", "<h2>Card data flow</h2>",
+		"<h2>Evidence</h2>", "<h2>Payment pages</h2>", "<h2>Card data flow</h2>",
 	} {
 		i := strings.Index(page, marker)
 		if i < 0 {
@@ -226,8 +226,8 @@ func TestHTMLSectionsInOrder(t *testing.T) {
 		}
 		last = i
 	}
-	if n := strings.Count(page, `class="major"`); n != 5 {
-		t.Errorf("%d major sections, want 5 (each starts a printed page)", n)
+	if n := strings.Count(page, `class="major"`); n != 6 {
+		t.Errorf("%d major sections, want 6 (each starts a printed page)", n)
 	}
 	for _, rule := range []string{"@page{size:A4", "@media print{", ".major{break-before:page}"} {
 		if !strings.Contains(page, rule) {

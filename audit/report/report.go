@@ -120,6 +120,9 @@ type Evidence struct {
 	Keys       []KeyEvidence     `json:"api_keys"`
 	Retention  RetentionEvidence `json:"retention"`
 	Logging    LoggingEvidence   `json:"logging"`
+	// Pages are the payment pages (PCI DSS 6.4.3, 11.6.1): the configured ones, then those
+	// only the audit trail names.
+	Pages []PageEvidence `json:"payment_pages"`
 }
 
 // TLSEvidence is the result of connecting to tokenwall's own listener with each protocol

@@ -24,12 +24,14 @@ func Evaluate(r Report, cryptoperiodDays int) []Requirement {
 		req3511(atRest, scanned),
 		req36(ev, cryptoperiodDays),
 		req421(ev.TLS),
+		req643(ev.Pages),
 		req72(ev.Keys),
 		req82(ev.Keys, r.GeneratedAt),
 		req1021(r),
 		req1022(r),
 		req103(ev.Chain),
 		req1051(ev.Retention),
+		req1161(ev.Pages, r.To),
 	}
 }
 

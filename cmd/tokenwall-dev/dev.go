@@ -25,22 +25,20 @@ import (
 
 // devFlags are the flags of `tokenwall-dev`.
 type devFlags struct {
-	port, appPort, adminPort int
-	data                     string
+	port, appPort, adminPort, widgetPort int
+	data                                 string
+	// testModes turns on the demo app's attack switches (billing.Options.TestModes).
+	testModes bool
+	// pageOnChange is the checkout page's on_change: config.PageAlert or config.PageBlock.
+	pageOnChange string
 }
 
 // runDev starts the whole development stack on 127.0.0.1: a Vault dev server with fresh
 // secrets, stripe-mock, the demo billing app and tokenwall with a self-signed certificate.
 // It prints the checkout URL and stops every child on SIGINT or SIGTERM.
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var f devFlags
-	fs := flag.NewFlagSet("tokenwall-dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.IntVar(&f.port, "port", 8443, "tokenwall HTTPS port")
-	fs.IntVar(&f.appPort, "app-port", 8080, "demo billing app port")
-	fs.IntVar(&f.adminPort, "admin-port", 9090, "admin (metrics) port")
-	fs.StringVar(&f.data, "data", ".dev", "folder for logs, certificates and the dev Vault token")
-	if err := fs.Parse(args); err != nil {
+	f, err := parseDevFlags(args, stderr)
+	if err != nil {
 		return 2
 	}
 	if err := dev(ctx, f, stdout, stderr); err != nil {
@@ -48,6 +46,31 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseDevFlags parses the flags of `tokenwall-dev`; the flag package has told stderr what
+// was wrong when it returns an error.
+func parseDevFlags(args []string, stderr io.Writer) (devFlags, error) {
+	var f devFlags
+	fs := flag.NewFlagSet("tokenwall-dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&f.port, "port", 8443, "tokenwall HTTPS port")
+	fs.IntVar(&f.appPort, "app-port", 8080, "demo billing app port")
+	fs.IntVar(&f.adminPort, "admin-port", 9090, "admin (metrics) port")
+	fs.IntVar(&f.widgetPort, "widget-port", 8081, "port of the demo payment widget's origin (the checkout page's third-party script)")
+	fs.BoolVar(&f.testModes, "test-modes", false, "let the demo app play the attacker for tests: POST /_demo/mode on the app, /collect on the widget origin")
+	fs.StringVar(&f.pageOnChange, "page-on-change", config.PageAlert, "what a change of the checkout page against its baseline does: alert or block")
+	fs.StringVar(&f.data, "data", ".dev", "folder for logs, certificates and the dev Vault token")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if f.pageOnChange != config.PageAlert && f.pageOnChange != config.PageBlock {
+		// Checked here, not by the config's validation: that runs once Vault has started.
+		err := fmt.Errorf("--page-on-change: %q is neither %s nor %s", f.pageOnChange, config.PageAlert, config.PageBlock)
+		fmt.Fprintln(stderr, err)
+		return f, err
+	}
+	return f, nil
 }
 
 // stack is the dev stack being started: its data folder and what to stop, in reverse order.
@@ -109,15 +132,25 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 	if err := provisionDevSecrets(ctx, cfg, apiKeyFile); err != nil {
 		return err
 	}
-	tw, err := st.startApps(ctx, cfg, f.appPort)
+	tw, err := st.startApps(ctx, cfg, f)
 	if err != nil {
 		return err
+	}
+	// The payment page as this build serves it is the dev stack's approved baseline (an
+	// operator runs tokenwall pages baseline in production); recorded before the first
+	// scheduled check, which Run starts.
+	for _, pg := range cfg.Pages {
+		if _, _, err := tw.Pages().Baseline(ctx, pg.Path, devOperator, "the dev stack's page as built", false); err != nil {
+			return fmt.Errorf("baseline of %s: %w", pg.Path, err)
+		}
 	}
 	fmt.Fprintf(stdout, "tokenwall: checkout at https://%s/checkout\n", tw.Addr())
 	fmt.Fprintf(stderr, "tokenwall: gateway webhooks at https://%s%s (endpoint secret in Vault at %s/%s), delivered to the demo app\n",
 		tw.Addr(), cfg.Webhooks.Path, cfg.Vault.KVMount, devWebhookSecretPath)
 	fmt.Fprintf(stderr, "tokenwall: /v1 API at https://%s/v1 (OpenAPI at /v1/openapi.json); an API key with every scope is in %s\n",
 		tw.Addr(), apiKeyFile)
+	fmt.Fprintf(stderr, "tokenwall: /checkout is a payment page: its one third-party script is %s/widget.js (%s), in its script inventory%s\n",
+		widgetOrigin(f.widgetPort), billing.WidgetSRI(), testModesNote(f.testModes))
 	fmt.Fprintf(stderr, "tokenwall: the configuration it runs with is %s (for example: tokenwall audit verify --config %s)\n", cfgFile, cfgFile)
 	fmt.Fprintf(stderr, "tokenwall: logs in %s; metrics at http://%s/metrics; Ctrl-C stops everything\n", st.logs, tw.AdminAddr())
 	return tw.Run(ctx)
@@ -146,30 +179,58 @@ func (st *stack) startServers(ctx context.Context) (*devstack.Vault, *devstack.S
 	return vs, sm, nil
 }
 
+// testModesNote is what the widget line adds when the test modes are on.
+func testModesNote(on bool) string {
+	if !on {
+		return ""
+	}
+	return "; test modes on (POST /_demo/mode on the app, beacons counted at the widget origin's /_demo/collected)"
+}
+
+// widgetOrigin is the origin of the demo payment widget on port.
+func widgetOrigin(port int) string {
+	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
 // startApps builds tokenwall (app.Build, as `tokenwall serve` does) and serves the demo
-// billing app, which verifies tokenwall's signature with the signing key from Vault.
-func (st *stack) startApps(ctx context.Context, cfg config.Config, appPort int) (*app.App, error) {
+// billing app, which verifies tokenwall's signature with the signing key from Vault, and its
+// payment widget's origin.
+func (st *stack) startApps(ctx context.Context, cfg config.Config, f devFlags) (*app.App, error) {
 	tw, err := app.Build(ctx, cfg, app.Options{Stdout: io.Discard})
 	if err != nil {
 		return nil, err
 	}
 	st.stops = append(st.stops, tw.Close)
-	demo := billing.New(billing.Options{SigningKeys: func() [][]byte {
-		k, err := tw.Cache().Get(vault.SecretSigningKey)
-		if err != nil {
-			return nil
-		}
-		return [][]byte{k.Reveal()}
-	}})
-	appSrv, err := serveApp(demo, appPort)
-	if err != nil {
-		return nil, err
-	}
-	st.stops = append(st.stops, func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return appSrv.Shutdown(sctx)
+	demo := billing.New(billing.Options{
+		SigningKeys: func() [][]byte {
+			k, err := tw.Cache().Get(vault.SecretSigningKey)
+			if err != nil {
+				return nil
+			}
+			return [][]byte{k.Reveal()}
+		},
+		WidgetOrigin: widgetOrigin(f.widgetPort),
+		TestModes:    f.testModes,
 	})
+	// The widget's origin first: the page that loads it is served next.
+	for _, s := range []struct {
+		name    string
+		handler http.Handler
+		port    int
+	}{
+		{name: "payment widget", handler: demo.WidgetHandler(), port: f.widgetPort},
+		{name: "billing app", handler: demo, port: f.appPort},
+	} {
+		srv, err := serveLocal(s.name, s.handler, s.port)
+		if err != nil {
+			return nil, err
+		}
+		st.stops = append(st.stops, func() error {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
 	return tw, nil
 }
 
@@ -188,7 +249,8 @@ func writeConfig(cfg config.Config, data string) (string, error) {
 	return p, nil
 }
 
-// devConfig is the configuration of the dev stack: one form route for the demo checkout.
+// devConfig is the configuration of the dev stack: one form route for the demo checkout, and
+// the checkout as a payment page whose inventory is the demo payment widget.
 func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.Config {
 	cfg := config.Default()
 	cfg.Listen.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(f.port))
@@ -205,11 +267,25 @@ func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.
 		Path: "/checkout/submit",
 		Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"},
 	}.WithDefaults()}
+	cfg.Pages = []config.Page{config.Page{
+		Path:     "/checkout",
+		Mode:     config.PageEnforce,
+		OnChange: f.pageOnChange,
+		Scripts: []config.PageScript{{
+			Src:           widgetOrigin(f.widgetPort) + "/widget.js",
+			SHA384:        billing.WidgetSRI(),
+			Justification: "Demo payment widget: tells the customer the secure payment widget has loaded; it reads no card field.",
+			AuthorisedBy:  "tokenwall-dev (the demo's inventory; a real one names a person and a change ticket)",
+		}},
+	}.WithDefaults()}
 	cfg.Webhooks.Enabled = true
 	cfg.Webhooks.SecretPaths = []string{devWebhookSecretPath}
 	cfg.API.Enabled = true
 	return cfg
 }
+
+// devOperator is who records the dev stack's baselines in the audit trail.
+const devOperator = "admin:dev:tokenwall-dev"
 
 // devWebhookSecretPath is where the dev stack keeps the webhook endpoint secret.
 const devWebhookSecretPath = "tokenwall/stripe-webhook"
@@ -263,14 +339,14 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// serveApp serves the demo billing app on 127.0.0.1:port.
-func serveApp(app http.Handler, port int) (*http.Server, error) {
+// serveLocal serves h, the part of the demo called name, on 127.0.0.1:port.
+func serveLocal(name string, h http.Handler, port int) (*http.Server, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
-		return nil, fmt.Errorf("billing app listen: %w", err)
+		return nil, fmt.Errorf("%s listen: %w", name, err)
 	}
 	srv := &http.Server{
-		Handler:           app,
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

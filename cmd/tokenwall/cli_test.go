@@ -84,6 +84,10 @@ var cliCases = []cliCase{
 	{cmd: []string{"report"}, args: []string{"-o", "/nonexistent/report.html"}, noArgs: true},
 	{cmd: []string{"report", "generate"}, args: []string{"-o", "/nonexistent/report.html"}, noArgs: true},
 	{cmd: []string{"report", "verify"}, args: []string{"/nonexistent/report.html"}},
+	{cmd: []string{"pages", "list"}, noArgs: true},
+	{cmd: []string{"pages", "check"}, noArgs: true},
+	{cmd: []string{"pages", "baseline"}, args: []string{"/checkout", "--reason", "launch review"}},
+	{cmd: []string{"pages", "approve"}, args: []string{"/checkout", "--reason", "new widget"}},
 	{cmd: []string{"version"}, noConfig: true, noArgs: true},
 	{cmd: []string{"healthcheck"}, noArgs: true},
 }
@@ -91,7 +95,7 @@ var cliCases = []cliCase{
 // TestEveryCommandAnswersHelp: every command and command group answers --help (and -h, and
 // `tokenwall help CMD`) with exit 0 and its usage on stdout, nothing on stderr.
 func TestEveryCommandAnswersHelp(t *testing.T) {
-	paths := [][]string{{}, {"audit"}, {"webhooks"}, {"keys"}, {"customers"}}
+	paths := [][]string{{}, {"audit"}, {"webhooks"}, {"keys"}, {"customers"}, {"pages"}}
 	for _, tc := range cliCases {
 		paths = append(paths, tc.cmd)
 	}
@@ -157,6 +161,9 @@ func TestMisuseIsRefusedBeforeAnyConnection(t *testing.T) {
 		misuse{"audit verify --legacy-key-version -1", []string{"audit", "verify", "--legacy-key-version=-1", "--config", cfg}, "must be a KV version"},
 		misuse{"audit verify --from x", []string{"audit", "verify", "--from", "x", "--config", cfg}, "--from"},
 		misuse{"audit restore without a reason", []string{"audit", "restore", "--config", cfg}, "--reason"},
+		misuse{"pages baseline without a reason", []string{"pages", "baseline", "/checkout", "--config", cfg}, "--reason"},
+		misuse{"pages approve without a page", []string{"pages", "approve", "--reason", "x", "--config", cfg}, `expected "<page>"`},
+		misuse{"pages approve with an overlong reason", []string{"pages", "approve", "/checkout", "--reason", strings.Repeat("x", 501), "--config", cfg}, "--reason"},
 		misuse{"report without -o", []string{"report", "--config", cfg}, "missing flags: --output"},
 		misuse{"report --format docx", []string{"report", "--format", "docx", "-o", "x", "--config", cfg}, `--format "docx" is not html, json or pdf`},
 		misuse{"report --from 2026-13-01", []string{"report", "--from", "2026-13-01", "-o", "x", "--config", cfg}, "2026-13-01"},

@@ -37,6 +37,7 @@ type cli struct {
 	Keys        keysCmd        `cmd:"" help:"Manage the /v1 API keys (hashes in Vault; audited)."`
 	Customers   customersCmd   `cmd:"" help:"Erase a customer (audited)."`
 	Report      reportCmd      `cmd:"" help:"Write the signed PCI DSS evidence report, or verify one."`
+	Pages       pagesCmd       `cmd:"" help:"Show, baseline, approve or check the payment pages (script inventory, PCI DSS 6.4.3 and 11.6.1)."`
 	Version     versionCmd     `cmd:"" help:"Print the version, commit and Go version of this build."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 when the running tokenwall is ready (GET /readyz on the admin listener), 1 otherwise."`
 }

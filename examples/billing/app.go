@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,15 @@ type Options struct {
 	// default they are still taken; v2 signatures are always checked for their purpose,
 	// method, path and query, and their nonce is taken once.
 	RefuseV1 bool
+	// WidgetOrigin is the origin that serves the payment widget (WidgetHandler), such as
+	// "http://127.0.0.1:8081": the checkout page loads <WidgetOrigin>/widget.js, a second
+	// origin's script as a payment provider's would be. Empty, the page loads no script.
+	WidgetOrigin string
+	// TestModes turns on the demo's attack switches (POST /_demo/mode: a skimmer on the
+	// checkout page, a tampered widget, a dropped security header) and the widget origin's
+	// beacon collector, for the end-to-end tests of tokenwall's payment-page guard. Never in
+	// production: without it those routes answer 404.
+	TestModes bool
 }
 
 // App is the billing application's HTTP handler.
@@ -40,6 +50,12 @@ type App struct {
 	pageErr  error
 	received *receivedLog
 	webhooks webhookLog
+	// widgetOrigin is Options.WidgetOrigin without a trailing slash.
+	widgetOrigin string
+	// demo holds the test modes and the collector's counts; nil without Options.TestModes.
+	demo *demoState
+	// widget serves the widget origin (WidgetHandler).
+	widget *http.ServeMux
 }
 
 // New returns an App configured by o, with its routes registered.
@@ -49,6 +65,11 @@ func New(o Options) *App {
 		keys:     o.SigningKeys,
 		maxBody:  o.MaxBody,
 		received: newReceivedLog(MaxReceived),
+		// The origin is joined with a path in the page, so a trailing slash would double.
+		widgetOrigin: strings.TrimRight(o.WidgetOrigin, "/"),
+	}
+	if o.TestModes {
+		a.demo = newDemoState()
 	}
 	a.verifier = &signature.Verifier{Keys: a.signingKeys, AllowV1: !o.RefuseV1}
 	if a.maxBody <= 0 {
@@ -65,10 +86,19 @@ func New(o Options) *App {
 	a.mux.HandleFunc("POST /webhooks/tokenwall", a.handleWebhook)
 	a.mux.HandleFunc("GET /received", a.handleReceived)
 	a.mux.HandleFunc("GET /healthz", a.handleHealthz)
+	// Without test modes the demo routes are unknown; the pattern also keeps an unsigned
+	// post to them from reaching handleOtherPost (a 401 and a /received entry).
+	a.mux.HandleFunc("POST /_demo/", http.NotFound)
+	if a.demo != nil {
+		a.mux.HandleFunc("GET /_demo/mode", a.handleGetMode)
+		a.mux.HandleFunc("POST /_demo/mode", a.handleSetMode)
+		a.mux.HandleFunc("GET /_demo/collected", a.handleCollected)
+	}
 	// Any other post is still recorded: if a misrouted body carried card data, /received
 	// must show it.
 	a.mux.HandleFunc("POST /", a.handleOtherPost)
 	a.mux.HandleFunc("/", http.NotFound)
+	a.widget = a.newWidgetMux()
 	return a
 }
 

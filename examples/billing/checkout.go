@@ -68,14 +68,39 @@ type pageData struct {
 	Order order
 	Saved *savedCard
 	Error *cardError
+	// WidgetOrigin, when set, loads the payment widget; only GET /checkout sets it, the one
+	// page tokenwall lets the widget run on.
+	WidgetOrigin string
+	// Skimmer, when set, adds the demo skimmer (test mode "skimmer=on").
+	Skimmer *skimmer
 }
+
+// skimmer is where the demo skimmer sends card numbers and loads its external copy from.
+type skimmer struct {
+	CollectURL string
+	ScriptURL  string
+}
+
+// Security headers the app owns on its pages (tokenwall adds its own, such as the CSP).
+const (
+	permissionsPolicy = "payment=(self), camera=(), microphone=(), geolocation=()"
+	openerPolicy      = "same-origin"
+)
 
 func parsePage() (*template.Template, error) {
 	return template.ParseFS(assets, "assets/checkout.html")
 }
 
 func (a *App) handleCheckout(w http.ResponseWriter, _ *http.Request) {
-	a.render(w, http.StatusOK, pageData{Order: order{ID: demoOrderID, Amount: demoAmount, Currency: demoCurrency}})
+	m := a.modes()
+	d := pageData{
+		Order:        order{ID: demoOrderID, Amount: demoAmount, Currency: demoCurrency},
+		WidgetOrigin: a.widgetOrigin,
+	}
+	if m.Skimmer == modeOn {
+		d.Skimmer = &skimmer{CollectURL: a.widgetOrigin + "/collect", ScriptURL: a.widgetOrigin + "/skim.js"}
+	}
+	a.render(w, http.StatusOK, d, m.DropHeader)
 }
 
 func (a *App) handleCSS(w http.ResponseWriter, _ *http.Request) {
@@ -110,7 +135,7 @@ func (a *App) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if data.Error != nil {
 		status = http.StatusUnprocessableEntity
 	}
-	a.render(w, status, data)
+	a.render(w, status, data, "")
 }
 
 // submitResult turns the form tokenwall forwarded into the page to show.
@@ -224,8 +249,9 @@ func cardErrorMessage(code string) string {
 	}
 }
 
-// render writes the checkout page; it buffers so that a template error can still become a 500.
-func (a *App) render(w http.ResponseWriter, status int, d pageData) {
+// render writes the checkout page without the header named drop (test mode "drop_header");
+// it buffers so that a template error can still become a 500.
+func (a *App) render(w http.ResponseWriter, status int, d pageData, drop string) {
 	if a.pageErr != nil {
 		http.Error(w, "page unavailable", http.StatusInternalServerError)
 		return
@@ -240,6 +266,11 @@ func (a *App) render(w http.ResponseWriter, status int, d pageData) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Permissions-Policy", permissionsPolicy)
+	h.Set("Cross-Origin-Opener-Policy", openerPolicy)
+	if drop != "" {
+		h.Del(drop)
+	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

@@ -19,6 +19,7 @@ func TestCheckoutPage(t *testing.T) {
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Fatalf("Content-Type %q, want text/html", ct)
 	}
+	checkPageHeaders(t, res, "")
 
 	forms := tags(doc, "form")
 	if len(forms) != 1 {

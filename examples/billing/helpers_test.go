@@ -40,6 +40,14 @@ func newServer(t *testing.T, maxBody int64, keys ...[]byte) *httptest.Server {
 	return srv
 }
 
+// newServerWith starts the app configured by o behind a real TLS server.
+func newServerWith(t *testing.T, o billing.Options) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewTLSServer(billing.New(o))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func sign(body string, keys ...[]byte) string {
 	return signature.Sign(time.Now(), []byte(body), keys...)
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // tables are tokenwall's tables, whose privileges CheckWritable checks once migrated.
-var tables = []string{"schema_version", "audit_head", "audit_records", "audit_checkpoints", "outbox", "idempotency", "subject_keys"}
+var tables = []string{"schema_version", "audit_head", "audit_records", "audit_checkpoints", "outbox", "idempotency", "subject_keys",
+	"page_baselines", "page_states", "leases"}
 
 // ErrNotWritable means the database at a DSN cannot take tokenwall's writes.
 var ErrNotWritable = errors.New("postgres: not writable")

@@ -70,7 +70,7 @@ func TestCheckWritable(t *testing.T) {
 	exec(t, dsn, "CREATE ROLE "+role+" LOGIN")
 	_, err = postgres.CheckWritable(ctx, asUser(t, dsn, role))
 	if !errors.Is(err, postgres.ErrNotWritable) || !strings.Contains(err.Error(), "SELECT on schema_version") ||
-		!strings.Contains(err.Error(), "DELETE on outbox") {
+		!strings.Contains(err.Error(), "DELETE on outbox") || !strings.Contains(err.Error(), "UPDATE on leases") {
 		t.Errorf("a user without privileges: %v, want ErrNotWritable naming each missing privilege", err)
 	}
 	_, fresh := newDB(t)

@@ -46,6 +46,20 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 	t.Run("outbox count matching", func(t *testing.T) { testCountOutboxMatching(t, open(t)) })
 	t.Run("outbox stats", func(t *testing.T) { testOutboxStats(t, open(t)) })
 	t.Run("idempotency count matching", func(t *testing.T) { testCountIdempotencyMatching(t, open(t)) })
+	t.Run("pages: not found", func(t *testing.T) { testPageNotFound(t, open(t)) })
+	t.Run("pages: baseline", func(t *testing.T) { testPageBaseline(t, open(t)) })
+	t.Run("pages: observe", func(t *testing.T) { testObservePage(t, open(t)) })
+	t.Run("pages: list by page", func(t *testing.T) { testListPageStates(t, open(t)) })
+	t.Run("pages: leases", func(t *testing.T) { testLeases(t, open(t)) })
+	t.Run("pages: invalid arguments refused", func(t *testing.T) { testPagesInvalid(t, open(t)) })
+	t.Run("pages: concurrent observers in one store", func(t *testing.T) {
+		s := open(t)
+		testConcurrentObserve(t, s, s)
+	})
+	t.Run("pages: concurrent lease claims in one store", func(t *testing.T) {
+		s := open(t)
+		testConcurrentLease(t, s, s)
+	})
 	if replicas != nil {
 		t.Run("replicas: audit chain stays linear", func(t *testing.T) {
 			a, b := replicas(t)
@@ -58,6 +72,14 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 		t.Run("replicas: one key per subject", func(t *testing.T) {
 			a, b := replicas(t)
 			testConcurrentSubjectKey(t, a, b)
+		})
+		t.Run("replicas: one page change observed once", func(t *testing.T) {
+			a, b := replicas(t)
+			testConcurrentObserve(t, a, b)
+		})
+		t.Run("replicas: one lease holder", func(t *testing.T) {
+			a, b := replicas(t)
+			testConcurrentLease(t, a, b)
 		})
 	}
 }
