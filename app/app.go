@@ -243,11 +243,12 @@ func (a *App) buildServer(gw gateway.Gateway, scrubber *scrub.Scrubber, signer a
 		if !ok {
 			return errors.New("the API is enabled but the gateway does not take payments")
 		}
-		svc, err := Payments(cfg, pg, a.store, rec)
+		svc, err := newPayments(cfg, pg, a.store, rec, a.swept)
 		if err != nil {
 			return err
 		}
 		a.pay = svc
+		deps.Payments = svc // the checkout routes that save cards with a SetupIntent
 		deps.API = api.New(api.Deps{Config: cfg.API, Payments: svc,
 			Idempotency: payments.NewIdempotency(a.store, cfg.API.IdempotencyTTL.D(), nil),
 			Keys:        apikey.NewRing(a.cache), Limiter: apikey.NewLimiter(cfg.API.RatePerSecond, cfg.API.Burst),
@@ -273,7 +274,8 @@ func (a *App) listen() error {
 }
 
 // Run serves until ctx ends, with the background work beside it (the Vault cache's refresh
-// and token renewal, the API key set's refresh, idempotency pruning, webhook delivery). It
+// and token renewal, the API key set's refresh, idempotency pruning, the sweep of payments
+// left waiting for the customer, webhook delivery). It
 // then lets in-flight requests finish, stops the deliverer, writes the shutdown event and
 // the trail's final signed checkpoint. Close the App after.
 func (a *App) Run(ctx context.Context) error {
@@ -295,6 +297,7 @@ func (a *App) Run(ctx context.Context) error {
 	spawn(func(ctx context.Context) { a.pruneIdempotency(ctx, time.Hour) })
 	if a.cfg.API.Enabled {
 		spawn(func(ctx context.Context) { apikey.Refresh(ctx, a.cache, a.cfg.API.KeysRefresh.D()) })
+		spawn(a.sweep)
 	}
 	if a.hooks != nil {
 		spawn(a.hooks.Deliverer.Run)
@@ -349,6 +352,30 @@ func (a *App) Close() error {
 		}
 	})
 	return a.closeErr
+}
+
+// sweep cancels, every api.sweep_interval, the payments and setups left waiting for the
+// customer longer than api.requires_action_timeout, until ctx ends. Replicas sharing the
+// store take turns by lease, under the webhook deliverer's holder name.
+func (a *App) sweep(ctx context.Context) {
+	if a.pay == nil {
+		return
+	}
+	if err := a.pay.RunSweeper(ctx, holder(a.cfg.Webhooks.Owner), a.cfg.API.SweepInterval.D(), a.cfg.API.RequiresActionTimeout.D()); err != nil {
+		a.log.Error().Str(logging.FieldComponent, "payments").Err(err).Msg("the sweeper of stale payments did not start")
+	}
+}
+
+// swept logs what one sweep of stale intents did.
+func (a *App) swept(canceled int, err error) {
+	lg := a.log.With().Str(logging.FieldComponent, "payments").Logger()
+	if err != nil {
+		lg.Warn().Int("canceled", canceled).Err(err).Msg("sweeping stale payments failed; the rest wait for the next sweep")
+		return
+	}
+	if canceled > 0 {
+		lg.Info().Int("canceled", canceled).Dur("older_than", a.cfg.API.RequiresActionTimeout.D()).Msg("stale payments canceled")
+	}
 }
 
 // pruneIdempotency deletes expired idempotency records every interval until ctx ends.

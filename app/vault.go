@@ -106,6 +106,13 @@ func Stripe(cfg config.Config, key gwstripe.KeyFunc, onAuthError func(context.Co
 // Payments is the billing operations service of cfg's api section over gw, the store and
 // the trail, with the error table's audit reasons: the API and the CLI use the same one.
 func Payments(cfg config.Config, gw gateway.Payments, st store.Store, trail payments.Recorder) (*payments.Service, error) {
-	return payments.New(payments.Options{Gateway: gw, Store: st, Audit: trail, Reason: proxy.AuditReason,
-		Limits: payments.Limits{MaxAmount: cfg.API.MaxAmount, Currencies: cfg.API.Currencies, ISO4217: config.ISO4217}})
+	return newPayments(cfg, gw, st, trail, nil)
+}
+
+// newPayments is Payments with what the running server adds: onSweep is told what each
+// sweep of stale intents did (nil for the CLI, which runs no sweeper).
+func newPayments(cfg config.Config, gw gateway.Payments, st store.Store, trail payments.Recorder, onSweep func(int, error)) (*payments.Service, error) {
+	return payments.New(payments.Options{Gateway: gw, Store: st, Audit: trail, Reason: proxy.AuditReason, OnSweep: onSweep,
+		Limits: payments.Limits{MaxAmount: cfg.API.MaxAmount, Currencies: cfg.API.Currencies, ISO4217: config.ISO4217,
+			ReturnURLOrigins: cfg.API.ReturnURLOrigins}})
 }

@@ -46,11 +46,7 @@ func newWebhooks(cfg config.Config, d webhookDeps) (*WebhookParts, error) {
 	if err != nil {
 		return nil, err
 	}
-	owner := w.Owner
-	if owner == "" {
-		host, _ := os.Hostname()
-		owner = host + ":" + strconv.Itoa(os.Getpid())
-	}
+	owner := holder(w.Owner)
 	lg := d.Log.With().Str(logging.FieldComponent, "webhooks").Logger()
 	// The rejections' source address is the client's as the proxy finds it (trusted proxies).
 	realIP, err := proxy.IPExtractor(cfg.Listen)
@@ -98,4 +94,14 @@ func newWebhooks(cfg config.Config, d webhookDeps) (*WebhookParts, error) {
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 	return &WebhookParts{Receiver: rc, Deliverer: dl}, nil
+}
+
+// holder names this replica where replicas share the store and take turns by lease (the
+// webhook deliverer, the sweeper of stale intents): configured, else host:pid.
+func holder(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	host, _ := os.Hostname()
+	return host + ":" + strconv.Itoa(os.Getpid())
 }

@@ -58,6 +58,27 @@ const (
 	// looking at it: its client's refusals had emptied its bucket.
 	EventClientRateLimited = "client_rate_limited"
 
+	// Payments that need the customer (3-D Secure). A charge record's DetailResult is the
+	// payment's real outcome: ResultSucceeded (also processing, requires_capture),
+	// ResultRequiresAction, ResultFailed or ResultCanceled.
+	//
+	// EventConfirmRequested / EventPaymentConfirmed: a payment confirmed again (after the
+	// customer came back, or on-session after an off-session attempt needed them).
+	EventConfirmRequested = "payment_confirm_requested"
+	EventPaymentConfirmed = "payment_confirmed"
+	// EventCancelRequested / EventPaymentCanceled: a payment canceled by the app, or by
+	// tokenwall when the customer never came back (Actor system, Reason stale_requires_action).
+	EventCancelRequested = "payment_cancel_requested"
+	EventPaymentCanceled = "payment_canceled"
+	// EventSetupRequested / EventSetup: a card saved for later charges (a SetupIntent),
+	// with DetailResult; EventSetupCanceled when it was canceled.
+	EventSetupRequested = "setup_requested"
+	EventSetup          = "setup"
+	EventSetupCanceled  = "setup_canceled"
+	// EventPaymentState: a final state the gateway reported by webhook (payment_intent.* or
+	// setup_intent.*): DetailResult and the intent as Resource (Actor "gateway").
+	EventPaymentState = "payment_state"
+
 	// Payment-page integrity (PCI DSS 6.4.3, 11.6.1). Each names the page in DetailPage and
 	// a page's fingerprint in DetailFingerprint.
 	//
@@ -83,6 +104,18 @@ const (
 	// DetailDirective and DetailDisposition (enforce or report). Aggregated: repeats are one
 	// record with DetailCount.
 	EventPageScriptBlocked = "page_script_blocked"
+)
+
+// DetailResult is a payment's or setup's real outcome (charge, payment_confirmed, setup,
+// payment_state records).
+const DetailResult = "result"
+
+// Results of a payment or setup (DetailResult).
+const (
+	ResultSucceeded      = "succeeded"
+	ResultRequiresAction = "requires_action"
+	ResultFailed         = "failed"
+	ResultCanceled       = "canceled"
 )
 
 // Detail keys of the payment-page events.

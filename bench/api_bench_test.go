@@ -48,6 +48,32 @@ func (standInPayments) ListPaymentMethods(context.Context, string) ([]gateway.Pa
 }
 func (standInPayments) DetachPaymentMethod(context.Context, string, string) error { return nil }
 func (standInPayments) DeleteCustomer(context.Context, string, string) error      { return nil }
+func (standInPayments) ConfirmPayment(context.Context, string, gateway.ConfirmRequest, string) (gateway.Payment, error) {
+	return benchPayment, nil
+}
+func (standInPayments) CancelPayment(context.Context, string, string) (gateway.Payment, error) {
+	p := benchPayment
+	p.Status, p.AmountCaptured = gateway.StatusCanceled, 0
+	return p, nil
+}
+
+var benchSetup = gateway.SetupIntent{ID: "seti_1BenchStandIn0001", Status: gateway.SetupSucceeded, CustomerID: "cus_Bench0001",
+	PaymentMethodID: "pm_1BenchStandIn", Usage: "off_session", Created: time.Unix(1795000000, 0)}
+
+func (standInPayments) CreateSetupIntent(context.Context, gateway.SetupRequest, string) (gateway.SetupIntent, error) {
+	return benchSetup, nil
+}
+func (standInPayments) ConfirmSetupIntent(context.Context, string, string, string) (gateway.SetupIntent, error) {
+	return benchSetup, nil
+}
+func (standInPayments) GetSetupIntent(context.Context, string) (gateway.SetupIntent, error) {
+	return benchSetup, nil
+}
+func (standInPayments) CancelSetupIntent(context.Context, string, string) (gateway.SetupIntent, error) {
+	s := benchSetup
+	s.Status = gateway.SetupCanceled
+	return s, nil
+}
 
 // newAPI is a tokenwall with /v1 (built by app.Build, newStack) on a fresh SQLite store and a
 // real trail, and the whole API key it accepts (every scope).

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,6 +38,17 @@ type API struct {
 	// one of these CAs (PEM) whose subject is mapped to a key (tokenwall keys create
 	// --client-cert-subject) authenticates as that key. Browsers are not asked for one.
 	ClientCAFile string `yaml:"client_ca_file"`
+	// ReturnURLOrigins are the origins a return_url (where the issuer sends the customer
+	// back after 3-D Secure) may be under: bare https origins ("https://shop.example.com"),
+	// or http on a loopback address. Empty (the default): a request with a return_url is
+	// refused (payments.ErrReturnURLNotAllowed).
+	ReturnURLOrigins []string `yaml:"return_url_origins,omitempty"`
+	// RequiresActionTimeout is how long a payment or setup may wait for the customer
+	// (requires_action) before tokenwall cancels it (default 24h; 5m to 7d).
+	RequiresActionTimeout Duration `yaml:"requires_action_timeout"`
+	// SweepInterval is how often the intents waiting longer than RequiresActionTimeout are
+	// looked for and canceled (default 5m; 10s to 1h, at most RequiresActionTimeout).
+	SweepInterval Duration `yaml:"sweep_interval"`
 }
 
 func defaultAPI() API {
@@ -46,6 +61,9 @@ func defaultAPI() API {
 		Currencies:     []string{"usd", "eur", "gbp"},
 		IdempotencyTTL: Duration(24 * time.Hour),
 		MaxBodyBytes:   64 << 10,
+
+		RequiresActionTimeout: Duration(24 * time.Hour),
+		SweepInterval:         Duration(5 * time.Minute),
 	}
 }
 
@@ -81,6 +99,54 @@ func (a API) validate(p *problems) {
 	if a.MaxBodyBytes < 1<<10 || a.MaxBodyBytes > 1<<20 {
 		p.addf("api.max_body_bytes", "%d is not between 1KiB and 1MiB", a.MaxBodyBytes)
 	}
+	for i, o := range a.ReturnURLOrigins {
+		if err := checkReturnURLOrigin(o); err != nil {
+			p.addf(fmt.Sprintf("api.return_url_origins[%d]", i), "%q %v", o, err)
+		} else if slices.Contains(a.ReturnURLOrigins[:i], o) {
+			p.addf(fmt.Sprintf("api.return_url_origins[%d]", i), "%q is listed twice", o)
+		}
+	}
+	timeoutOK := a.RequiresActionTimeout >= Duration(5*time.Minute) && a.RequiresActionTimeout <= Duration(7*24*time.Hour)
+	if !timeoutOK {
+		p.addf("api.requires_action_timeout", "%s is not between 5m and 168h", a.RequiresActionTimeout)
+	}
+	switch {
+	case a.SweepInterval < Duration(10*time.Second) || a.SweepInterval > Duration(time.Hour):
+		p.addf("api.sweep_interval", "%s is not between 10s and 1h", a.SweepInterval)
+	case timeoutOK && a.SweepInterval > a.RequiresActionTimeout:
+		// A sweep less often than the timeout would let intents wait up to twice as long.
+		p.addf("api.sweep_interval", "%s is longer than api.requires_action_timeout (%s)", a.SweepInterval, a.RequiresActionTimeout)
+	}
+}
+
+// checkReturnURLOrigin checks one entry of api.return_url_origins: a bare origin,
+// scheme://host[:port] in lower case with no path, query, fragment or user, https or http on
+// a loopback address. The error says what is wrong without repeating the value.
+func checkReturnURLOrigin(origin string) error {
+	u, err := url.Parse(origin)
+	if err != nil || u.Opaque != "" || u.Host == "" {
+		return errors.New("is not an origin (https://host[:port])")
+	}
+	if u.User != nil || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(origin, "#") {
+		return errors.New("is not a bare origin: no user, path (not even \"/\"), query or fragment")
+	}
+	if origin != strings.ToLower(origin) {
+		return errors.New("must be in lower case, as browsers send an origin")
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return errors.New("has a port outside 1-65535")
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return errors.New("has an empty port")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return errors.New("must be https (http only on a loopback address)")
+	}
+	return nil
 }
 
 // ISO4217 reports whether c is a lower-case ISO 4217 code that Stripe accepts.

@@ -271,6 +271,9 @@ type Route struct {
 	Card CardFields `yaml:"card"`
 	// Result says which fields receive the outcome.
 	Result ResultFields `yaml:"result"`
+	// Setup, when enabled, saves the card with a SetupIntent (3-D Secure when the bank asks)
+	// instead of forwarding a bare PaymentMethod.
+	Setup RouteSetup `yaml:"setup_intent,omitempty"`
 }
 
 // CardFields locates the card data in a request body. Expiry is either ExpMonth plus ExpYear,

@@ -88,6 +88,7 @@ func (r Route) WithDefaults() Route {
 	setString(&r.Result.ExpYear, "card_exp_year")
 	setString(&r.Result.Fingerprint, "card_fingerprint")
 	setString(&r.Result.Error, "card_error")
+	r.Setup = r.Setup.withDefaults()
 	return r
 }
 

@@ -21,6 +21,9 @@ func (c Config) Validate() error {
 	c.Gateway.Stripe.validate(&p)
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	validateRoutes(&p, c.Routes)
+	for i, r := range c.Routes {
+		r.Setup.validate(&p, fmt.Sprintf("routes[%d].setup_intent", i), c.API.Enabled, c.API.ReturnURLOrigins)
+	}
 	c.Scrub.validate(&p)
 	c.Store.validate(&p)
 	c.Audit.validate(&p)

@@ -13,20 +13,25 @@ import (
 // StripeMockKey is a secret key stripe-mock accepts; any sk_test_ key does.
 const StripeMockKey = "sk_test_123"
 
-// StripeMock is a running stripe-mock: stateless, answering every Stripe API call from
-// fixtures.
+// StripeMock is a running stripe-mock, stateless and answering every Stripe API call from
+// fixtures, behind a Scenario that owns PaymentMethod, PaymentIntent and SetupIntent state.
 type StripeMock struct {
-	// URL is its plain HTTP base URL, http://127.0.0.1:PORT.
+	// URL is the Scenario's base URL, http://127.0.0.1:PORT: what tokenwall is configured with.
 	URL string
-	// HTTPSURL is its HTTPS base URL; stripe-mock serves a self-signed certificate there.
+	// MockURL is stripe-mock's own plain HTTP base URL, without the Scenario.
+	MockURL string
+	// HTTPSURL is stripe-mock's own HTTPS base URL, without the Scenario; stripe-mock serves a
+	// self-signed certificate there.
 	HTTPSURL string
 
-	mu   sync.Mutex
-	proc *child
+	mu       sync.Mutex
+	proc     *child
+	scenario *Scenario
 }
 
-// StartStripeMock starts stripe-mock with both its listeners on free loopback ports and waits
-// until GET /v1/charges answers 200. ctx bounds the start only; Stop ends the server.
+// StartStripeMock starts stripe-mock with both its listeners on free loopback ports, waits
+// until GET /v1/charges answers 200, and starts a Scenario in front of it, logging to o.Log.
+// ctx bounds the start only; Stop ends both.
 func StartStripeMock(ctx context.Context, o Options) (*StripeMock, error) {
 	if err := o.checkDir(false); err != nil {
 		return nil, err
@@ -63,7 +68,11 @@ func StartStripeMock(ctx context.Context, o Options) (*StripeMock, error) {
 		}
 		proc, err := l.start(ctx)
 		if err == nil {
-			return &StripeMock{URL: "http://" + httpAddr, HTTPSURL: "https://" + httpsAddr, proc: proc}, nil
+			sc, err := NewScenario("http://"+httpAddr, ScenarioOptions{Log: log})
+			if err != nil {
+				return nil, errors.Join(err, proc.stop(stopGrace))
+			}
+			return &StripeMock{URL: sc.URL(), MockURL: "http://" + httpAddr, HTTPSURL: "https://" + httpsAddr, proc: proc, scenario: sc}, nil
 		}
 		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
 			return nil, err
@@ -71,12 +80,27 @@ func StartStripeMock(ctx context.Context, o Options) (*StripeMock, error) {
 	}
 }
 
-// Stop sends SIGTERM to stripe-mock's process group, waits up to 10 s, then sends SIGKILL.
-// Calling it again does nothing.
+// Stop closes the Scenario, then sends SIGTERM to stripe-mock's process group, waits up to
+// 10 s, then sends SIGKILL. Calling it again does nothing.
 func (s *StripeMock) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc.stop(stopGrace)
+	var err error
+	if s.scenario != nil {
+		err = s.scenario.Close()
+	}
+	return errors.Join(err, s.proc.stop(stopGrace))
+}
+
+// Scenario returns the Scenario in front of stripe-mock, for its state and webhook counters.
+func (s *StripeMock) Scenario() *Scenario { return s.scenario }
+
+// SetWebhooks makes the Scenario send signed events to url from now on ("" stops them):
+// the dev stack knows its webhook endpoint only once it has started.
+func (s *StripeMock) SetWebhooks(url string, secret func() string, client *http.Client) {
+	if s.scenario != nil {
+		s.scenario.SetWebhooks(url, secret, client)
+	}
 }
 
 // stripeMockRequestData starts the line stripe-mock prints for every request with all its

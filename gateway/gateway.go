@@ -48,6 +48,9 @@ type Error struct {
 	Kind error
 	// Err is the cause; it may hold gateway text and is for logs only (scrubbed).
 	Err error
+	// PaymentID is the payment the failure is about, when the gateway named one (an
+	// off-session payment that needs authentication).
+	PaymentID string
 }
 
 func (e *Error) Error() string {

@@ -27,6 +27,124 @@ type Payments interface {
 	DetachPaymentMethod(ctx context.Context, token string, idempotencyKey string) error
 	// DeleteCustomer deletes a customer and, with it, the cards attached to it.
 	DeleteCustomer(ctx context.Context, customerID string, idempotencyKey string) error
+	// ConfirmPayment confirms a payment again: after the customer came back from
+	// authentication, or on-session after an off-session attempt needed them.
+	ConfirmPayment(ctx context.Context, id string, c ConfirmRequest, idempotencyKey string) (Payment, error)
+	// CancelPayment cancels a payment that has not succeeded.
+	CancelPayment(ctx context.Context, id string, idempotencyKey string) (Payment, error)
+	// CreateSetupIntent saves a card for later (off-session) charges, confirmed at once.
+	CreateSetupIntent(ctx context.Context, r SetupRequest, idempotencyKey string) (SetupIntent, error)
+	// ConfirmSetupIntent confirms a setup again (after authentication, or with a return URL).
+	ConfirmSetupIntent(ctx context.Context, id string, returnURL string, idempotencyKey string) (SetupIntent, error)
+	// GetSetupIntent reads a setup.
+	GetSetupIntent(ctx context.Context, id string) (SetupIntent, error)
+	// CancelSetupIntent cancels a setup that has not succeeded.
+	CancelSetupIntent(ctx context.Context, id string, idempotencyKey string) (SetupIntent, error)
+}
+
+// NextAction is what the customer has to do before a payment or a setup can go on
+// (3-D Secure). tokenwall passes a redirect on unchanged: the URL's query carries the
+// intent's client secret, so it is never logged, stored or shown apart from this field.
+type NextAction struct {
+	// Type is the gateway's next action type: NextActionRedirect, or another (such as
+	// use_stripe_sdk) for which tokenwall has no URL to give.
+	Type string
+	// RedirectURL is where to send the customer's browser (top-level navigation).
+	RedirectURL string
+	// ReturnURL is where the gateway sends the customer back.
+	ReturnURL string
+}
+
+// NextActionRedirect is the next action of a payment confirmed with a return URL.
+const NextActionRedirect = "redirect_to_url"
+
+// ConfirmRequest is a confirmation of an existing payment. Every field is optional.
+type ConfirmRequest struct {
+	// ReturnURL is where the customer comes back after authentication.
+	ReturnURL string
+	// Token is another PaymentMethod to use (pm_…), after the first failed.
+	Token string
+	// OffSession confirms without the customer.
+	OffSession bool
+}
+
+// MandateOptions are the card mandate options of recurring payments on cards that need an
+// e-mandate (India, RBI); passed on as the billing app sends them.
+type MandateOptions struct {
+	Reference   string
+	Description string
+	// AmountType is "fixed" or "maximum".
+	AmountType string
+	Amount     int64
+	Currency   string
+	// Interval is day, week, month, year or sporadic; IntervalCount how many of them.
+	Interval      string
+	IntervalCount int64
+	StartDate     time.Time
+	EndDate       time.Time
+	// SupportedTypes is ["india"].
+	SupportedTypes []string
+}
+
+// Codes the gateway gives a payment that needs the customer or whose authentication
+// failed (a Payment's LastErrorCode, an Error's Code).
+const (
+	// CodeAuthenticationRequired: an off-session payment the issuer wants authenticated;
+	// the customer has to come back on-session (ConfirmPayment with a return URL).
+	CodeAuthenticationRequired = "authentication_required"
+	// CodeAuthenticationFailed: the customer failed or abandoned the challenge.
+	CodeAuthenticationFailed = "payment_intent_authentication_failure"
+	// CodeSetupAuthenticationFailed is CodeAuthenticationFailed of a setup.
+	CodeSetupAuthenticationFailed = "setup_intent_authentication_failure"
+)
+
+// ErrAuthenticationRequired is the kind of an off-session payment that needs the customer:
+// its Error carries PaymentID, so the app can bring the customer back.
+var ErrAuthenticationRequired = errors.New("gateway requires the customer to authenticate")
+
+// SetupStatus is the state of a setup, as Stripe names it.
+type SetupStatus string
+
+// Setup states.
+const (
+	SetupRequiresPaymentMethod SetupStatus = "requires_payment_method"
+	SetupRequiresConfirmation  SetupStatus = "requires_confirmation"
+	SetupRequiresAction        SetupStatus = "requires_action"
+	SetupProcessing            SetupStatus = "processing"
+	SetupCanceled              SetupStatus = "canceled"
+	SetupSucceeded             SetupStatus = "succeeded"
+)
+
+// SetupRequest is a card to save for later charges (a Stripe SetupIntent, confirmed at
+// creation).
+type SetupRequest struct {
+	// CustomerID is the customer the card is saved to (required).
+	CustomerID string
+	// Token is the PaymentMethod (pm_…) (required).
+	Token string
+	// Usage is "off_session" (the default: charges without the customer) or "on_session".
+	Usage string
+	// ReturnURL is where the customer comes back after authentication.
+	ReturnURL string
+	// Mandate, when set, are the card's mandate options (e-mandates).
+	Mandate *MandateOptions
+	// Metadata is kept with the setup at the gateway; never put card data in it.
+	Metadata map[string]string
+}
+
+// SetupIntent is a card being saved for later charges.
+type SetupIntent struct {
+	ID              string
+	Status          SetupStatus
+	CustomerID      string
+	PaymentMethodID string
+	Usage           string
+	NextAction      *NextAction
+	// LastErrorCode is the gateway's code of the last failed attempt, or "".
+	LastErrorCode string
+	// MandateID is the mandate the setup created, when one was asked for.
+	MandateID string
+	Created   time.Time
 }
 
 // ErrNotFound means the gateway has no object with the id asked for. Its public code is
@@ -83,6 +201,11 @@ type PaymentRequest struct {
 	Description string
 	// Metadata is kept with the payment at the gateway; never put card data in it.
 	Metadata map[string]string
+	// ReturnURL is where the customer comes back after authentication (3-D Secure); without
+	// it a payment that needs the customer has no redirect to give.
+	ReturnURL string
+	// Mandate, when set, are the card's mandate options (e-mandates of recurring payments).
+	Mandate *MandateOptions
 }
 
 // PaymentStatus is the state of a payment, as Stripe names it.
@@ -118,6 +241,11 @@ type Payment struct {
 	Created     time.Time
 	Description string
 	Metadata    map[string]string
+	// NextAction is set while Status is StatusRequiresAction.
+	NextAction *NextAction
+	// LastErrorCode is the gateway's code of the last failed attempt (a decline, a failed
+	// authentication), or "".
+	LastErrorCode string
 }
 
 // RefundRequest is a refund to create.

@@ -33,4 +33,16 @@ var (
 	ErrIdempotencyKeyReused = errors.New("payments: idempotency key reused")
 	// ErrIdempotencyKeyInUse: a request with the key is still running.
 	ErrIdempotencyKeyInUse = errors.New("payments: idempotency key in use")
+	// ErrAuthenticationRequired: an off-session payment the issuer wants the customer to
+	// authenticate; the error wraps a *gateway.Error whose PaymentID is the payment to
+	// confirm on-session with a return URL.
+	ErrAuthenticationRequired = errors.New("payments: authentication required")
+	// ErrPaymentFailed: the payment (or setup) needs another payment method: the customer
+	// failed authentication or the card was declined; wraps the gateway's code.
+	ErrPaymentFailed = errors.New("payments: payment failed")
+	// ErrReturnURLNotAllowed: a return_url that is not https (or http on loopback) under one
+	// of api.return_url_origins.
+	ErrReturnURLNotAllowed = errors.New("payments: return url not allowed")
+	// ErrUnknownSetup: the gateway has no such setup intent.
+	ErrUnknownSetup = errors.New("payments: unknown setup intent")
 )

@@ -38,6 +38,9 @@ type Options struct {
 	Reason func(error) string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// OnSweep, when set, is told what each sweep of RunSweeper did: how many stale
+	// payments and setups it canceled and what failed (for the log and the metrics).
+	OnSweep func(canceled int, err error)
 }
 
 // Service runs the billing operations.
@@ -46,6 +49,9 @@ type Service struct {
 
 	mu   sync.Mutex
 	gaps []audit.Event // outcome records not written yet, as audit_gap records
+
+	pmu     sync.Mutex
+	retries []pendingOp // pending-intent writes the store refused, retried before a sweep
 }
 
 // New returns a Service.
@@ -162,9 +168,20 @@ type ChargeRequest struct {
 	OffSession  bool
 	Description string
 	Metadata    map[string]string
+	// ReturnURL is where the customer comes back after authentication (3-D Secure); it must
+	// be under api.return_url_origins. Without it a payment that needs the customer has no
+	// redirect to give.
+	ReturnURL string
+	// Mandate, when set, are the card's mandate options (e-mandates of recurring payments).
+	Mandate *gateway.MandateOptions
 }
 
-// Charge validates r, creates and confirms the payment at the gateway and records charge.
+// Charge validates r, creates and confirms the payment at the gateway and records charge
+// with the payment's real outcome. A payment that succeeded (also processing or
+// requires_capture) or waits for the customer (requires_action: its NextAction says what to
+// do) is returned with no error; one declined or failed (requires_payment_method) or
+// canceled is returned with ErrPaymentFailed; an off-session payment the issuer wants
+// authenticated is ErrAuthenticationRequired, wrapping a *gateway.Error with its PaymentID.
 func (s *Service) Charge(ctx context.Context, c Caller, r ChargeRequest, idempotencyKey string) (gateway.Payment, error) {
 	if err := s.o.Limits.checkAmount(r.Amount, false); err != nil {
 		return gateway.Payment{}, err
@@ -186,6 +203,12 @@ func (s *Service) Charge(ctx context.Context, c Caller, r ChargeRequest, idempot
 	if err := checkText(r.Description, r.Metadata); err != nil {
 		return gateway.Payment{}, err
 	}
+	if err := s.o.Limits.checkReturnURL(r.ReturnURL); err != nil {
+		return gateway.Payment{}, err
+	}
+	if err := s.o.Limits.checkMandate(r.Mandate); err != nil {
+		return gateway.Payment{}, err
+	}
 	subject, err := s.Pseudonym(ctx, r.Customer)
 	if err != nil {
 		return gateway.Payment{}, err
@@ -195,15 +218,17 @@ func (s *Service) Charge(ctx context.Context, c Caller, r ChargeRequest, idempot
 		return gateway.Payment{}, err
 	}
 	p, err := s.o.Gateway.CreatePayment(ctx, gateway.PaymentRequest{Amount: r.Amount, Currency: r.Currency, Token: r.Token,
-		CustomerID: r.Customer, Capture: r.Capture, OffSession: r.OffSession, Description: r.Description, Metadata: r.Metadata},
-		idempotencyKey)
+		CustomerID: r.Customer, Capture: r.Capture, OffSession: r.OffSession, Description: r.Description, Metadata: r.Metadata,
+		ReturnURL: r.ReturnURL, Mandate: r.Mandate}, idempotencyKey)
+	offSession := strconv.FormatBool(r.OffSession)
 	if err != nil {
-		return gateway.Payment{}, s.failed(ctx, c, audit.EventCharge, "payment_method:"+r.Token, err, ErrUnknownToken)
+		return gateway.Payment{}, s.gatewayFailed(ctx, c, audit.EventCharge, "payment_method:"+r.Token, err, ErrUnknownToken,
+			map[string]string{"amount": strconv.FormatInt(r.Amount, 10), "currency": r.Currency, "capture": string(r.Capture),
+				"subject": subject, "off_session": offSession})
 	}
-	s.outcome(ctx, c, audit.Event{Type: audit.EventCharge, Outcome: audit.Success, Resource: p.ID,
-		Details: map[string]string{"amount": strconv.FormatInt(p.Amount, 10), "currency": p.Currency, "status": string(p.Status),
-			"capture": string(r.Capture), "subject": subject, "brand": p.Brand, "last4": p.Last4}})
-	return p, nil
+	return p, s.paymentOutcome(ctx, c, audit.EventCharge, p, map[string]string{"amount": strconv.FormatInt(p.Amount, 10),
+		"currency": p.Currency, "capture": string(r.Capture), "subject": subject, "brand": p.Brand, "last4": p.Last4,
+		"off_session": offSession})
 }
 
 // Capture takes the funds of a manual-capture payment, all of them (amount 0) or amount.
@@ -226,7 +251,8 @@ func (s *Service) Capture(ctx context.Context, c Caller, id string, amount int64
 	return p, nil
 }
 
-// Payment reads a payment (recorded as api_read).
+// Payment reads a payment, its live status (recorded as api_read), and keeps it as a
+// pending intent while it waits for the customer, forgets it once final.
 func (s *Service) Payment(ctx context.Context, c Caller, id string) (gateway.Payment, error) {
 	if err := CheckPaymentID(id); err != nil {
 		return gateway.Payment{}, err
@@ -235,6 +261,7 @@ func (s *Service) Payment(ctx context.Context, c Caller, id string) (gateway.Pay
 	if err != nil {
 		return gateway.Payment{}, s.failed(ctx, c, audit.EventAPIRead, id, err, ErrUnknownPayment)
 	}
+	s.track(ctx, p.ID, store.IntentPayment, paymentVerdict(p).waiting)
 	if err := s.record(ctx, c, audit.Event{Type: audit.EventAPIRead, Outcome: audit.Success, Resource: p.ID}); err != nil {
 		return gateway.Payment{}, err
 	}

@@ -2,6 +2,7 @@ package payments
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -17,6 +18,9 @@ type Limits struct {
 	Currencies []string
 	// ISO4217 reports whether a code is a lower-case ISO 4217 currency (config.ISO4217).
 	ISO4217 func(code string) bool
+	// ReturnURLOrigins are the origins ("https://crm.example.com") a return_url may be
+	// under (api.return_url_origins); none allows no return_url.
+	ReturnURLOrigins []string
 }
 
 // checkAmount refuses an amount that is not positive or above MaxAmount. zeroOK allows 0,
@@ -77,6 +81,35 @@ func CheckCustomerID(id string) error {
 		return fmt.Errorf("%w: customer id has the wrong shape", ErrInvalidID)
 	}
 	return nil
+}
+
+// setupIDRe is the shape of a setup id: the gateway's prefix and the charset of its other ids.
+var setupIDRe = regexp.MustCompile(`^seti_[A-Za-z0-9]{1,255}$`)
+
+// CheckSetupID refuses a setup id (seti_…) of the wrong shape.
+func CheckSetupID(id string) error {
+	if !setupIDRe.MatchString(id) {
+		return fmt.Errorf("%w: setup id has the wrong shape", ErrInvalidID)
+	}
+	return nil
+}
+
+// Usages of a setup: the card is saved for charges without the customer (the default) or
+// with them.
+const (
+	UsageOffSession = "off_session"
+	UsageOnSession  = "on_session"
+)
+
+// checkUsage returns the usage of a setup, off_session for "".
+func checkUsage(u string) (string, error) {
+	switch u {
+	case "":
+		return UsageOffSession, nil
+	case UsageOffSession, UsageOnSession:
+		return u, nil
+	}
+	return "", fmt.Errorf("%w: usage must be on_session or off_session", ErrInvalidParameter)
 }
 
 // checkToken refuses a token that is not a payment method id.

@@ -45,7 +45,11 @@ type problemDoc struct {
 	Detail     string `json:"detail,omitempty"`
 	Instance   string `json:"instance,omitempty"`
 	RetryAfter int    `json:"retry_after,omitempty"`
-	Code       string `json:"code,omitempty"`
+	// Code is the gateway's public code (card_declined, payment_intent_authentication_failure…).
+	Code string `json:"code,omitempty"`
+	// Payment is the payment a payment-failed, authentication-required or card-declined
+	// problem is about, when the gateway named one.
+	Payment string `json:"payment,omitempty"`
 }
 
 // apiPrefix is where tokenwall's own API lives; with api.enabled these paths are never

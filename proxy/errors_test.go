@@ -137,6 +137,7 @@ func TestProblemDocuments(t *testing.T) {
 		slug       string
 		detail     string
 		code       string
+		payment    string
 		retryAfter int
 	}{
 		{name: "crafted detail shown", err: fmt.Errorf("%w: amount is above the configured maximum", payments.ErrInvalidAmount),
@@ -151,6 +152,8 @@ func TestProblemDocuments(t *testing.T) {
 			status: 400, slug: "malformed-request", detail: "the body must be one JSON object with the documented fields and types"},
 		{name: "declined with the gateway's code", err: fmt.Errorf("charge: %w", &gateway.Error{Code: "insufficient_funds", Kind: gateway.ErrDeclined, Err: errors.New(detail)}),
 			status: 402, slug: "card-declined", code: "insufficient_funds", detail: "the gateway declined the card; code says why when the gateway said"},
+		{name: "declined payment named", err: fmt.Errorf("confirm: %w", &gateway.Error{Code: "insufficient_funds", Kind: gateway.ErrDeclined, PaymentID: "pi_Dec1"}),
+			status: 402, slug: "card-declined", code: "insufficient_funds", payment: "pi_Dec1", detail: "the gateway declined the card; code says why when the gateway said"},
 		{name: "gateway down", err: &gateway.Error{Code: gateway.CodeUnavailable, Kind: gateway.ErrUnavailable},
 			status: 503, slug: "gateway-unavailable", retryAfter: 1, detail: "the payment gateway did not answer; retry with the same Idempotency-Key"},
 		{name: "unknown customer outranks not found", err: fmt.Errorf("%w: %w", payments.ErrUnknownCustomer, gateway.ErrNotFound),
@@ -161,11 +164,50 @@ func TestProblemDocuments(t *testing.T) {
 			detail: "this key lacks the refunds scope"},
 		{name: "no such endpoint", err: echo.ErrNotFound, status: 404, slug: "not-found", detail: "no such endpoint"},
 		{name: "anything else", err: errors.New(detail), status: 500, slug: "internal"},
+		{name: "payment failed with the gateway's code and the payment",
+			err: fmt.Errorf("%w: %w", payments.ErrPaymentFailed, &gateway.Error{Code: gateway.CodeAuthenticationFailed, Kind: gateway.ErrDeclined,
+				PaymentID: "pi_3Mtw", Err: errors.New(detail)}),
+			status: 402, slug: "payment-failed", code: gateway.CodeAuthenticationFailed, payment: "pi_3Mtw",
+			detail: "the customer failed authentication or the card was declined; confirm again with another payment method (code says why)"},
+		{name: "payment failed: a code or id of another shape is not shown",
+			err:    fmt.Errorf("%w: %w", payments.ErrPaymentFailed, &gateway.Error{Code: "Declined <b>", Kind: gateway.ErrDeclined, PaymentID: "pi_1 OR 1=1"}),
+			status: 402, slug: "payment-failed",
+			detail: "the customer failed authentication or the card was declined; confirm again with another payment method (code says why)"},
+		{name: "payment failed: an id too long is not shown",
+			err:    fmt.Errorf("%w: %w", payments.ErrPaymentFailed, &gateway.Error{Code: "card_declined", Kind: gateway.ErrDeclined, PaymentID: "pi_" + strings.Repeat("a", 300)}),
+			status: 402, slug: "payment-failed", code: "card_declined",
+			detail: "the customer failed authentication or the card was declined; confirm again with another payment method (code says why)"},
+		{name: "payment failed without a gateway error", err: payments.ErrPaymentFailed, status: 402, slug: "payment-failed",
+			detail: "the customer failed authentication or the card was declined; confirm again with another payment method (code says why)"},
+		{name: "authentication required names the payment",
+			err: fmt.Errorf("charge: %w: %w", payments.ErrAuthenticationRequired, &gateway.Error{Code: gateway.CodeAuthenticationRequired,
+				Kind: gateway.ErrAuthenticationRequired, PaymentID: "pi_9Zx", Err: errors.New(detail)}),
+			status: 402, slug: "authentication-required", code: gateway.CodeAuthenticationRequired, payment: "pi_9Zx",
+			detail: "the issuer wants the customer: confirm the payment on-session with a return_url"},
+		{name: "the gateway's kind alone is authentication required too",
+			err:    &gateway.Error{Code: "authentication_required", Kind: gateway.ErrAuthenticationRequired, PaymentID: "pi_9Zx"},
+			status: 402, slug: "authentication-required", code: gateway.CodeAuthenticationRequired, payment: "pi_9Zx",
+			detail: "the issuer wants the customer: confirm the payment on-session with a return_url"},
+		{name: "return url not allowed: the detail tokenwall wrote",
+			err: fmt.Errorf("%w: return_url is not under an allowed origin (api.return_url_origins)", payments.ErrReturnURLNotAllowed), status: 422,
+			slug: "return-url-not-allowed", detail: "return_url is not under an allowed origin (api.return_url_origins)"},
+		{name: "return url not allowed: a cause joined is not shown",
+			err: errors.Join(payments.ErrReturnURLNotAllowed, errors.New("https://evil.example/steal")), status: 422, slug: "return-url-not-allowed",
+			detail: "return_url must be https (http only on a loopback address) under one of api.return_url_origins"},
+		{name: "unknown setup intent outranks not found", err: fmt.Errorf("%w: %w", payments.ErrUnknownSetup, gateway.ErrNotFound),
+			status: 404, slug: "unknown-setup-intent", detail: "the gateway has no such setup intent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, doc := problemOf(tc.err)
-			if doc.Status != tc.status || doc.Type != ProblemBase+tc.slug || doc.Detail != tc.detail || doc.Code != tc.code || doc.RetryAfter != tc.retryAfter {
-				t.Errorf("problem = %+v, want %d %s detail %q code %q retry %d", doc, tc.status, tc.slug, tc.detail, tc.code, tc.retryAfter)
+			k, doc := problemOf(tc.err)
+			if doc.Status != tc.status || doc.Type != ProblemBase+tc.slug || doc.Detail != tc.detail || doc.Code != tc.code ||
+				doc.Payment != tc.payment || doc.RetryAfter != tc.retryAfter {
+				t.Errorf("problem = %+v, want %d %s detail %q code %q payment %q retry %d", doc, tc.status, tc.slug, tc.detail, tc.code, tc.payment, tc.retryAfter)
+			}
+			if k.refusal && tc.status == 402 {
+				t.Errorf("%s counts against the per-client limiter", tc.slug)
+			}
+			if strings.Contains(doc.Detail, "evil.example") {
+				t.Errorf("detail %q holds the refused value", doc.Detail)
 			}
 			if strings.Contains(doc.Detail, "permission denied") || strings.Contains(doc.Detail, "script") {
 				t.Errorf("detail %q holds a cause's text", doc.Detail)
@@ -187,6 +229,12 @@ func TestAuditReasons(t *testing.T) {
 		{name: "bad key", err: apikey.ErrBadKey, want: "bad_api_key"},
 		{name: "body too large", err: fmt.Errorf("%w: 2 MiB", ErrTooLarge), want: "body_too_large"},
 		{name: "unknown", err: errors.New(detail), want: "internal_error"},
+		{name: "failed authentication", err: fmt.Errorf("%w: %w", payments.ErrPaymentFailed,
+			&gateway.Error{Code: gateway.CodeAuthenticationFailed, Kind: gateway.ErrDeclined}), want: gateway.CodeAuthenticationFailed},
+		{name: "payment failed without a code", err: payments.ErrPaymentFailed, want: "payment_failed"},
+		{name: "authentication required", err: payments.ErrAuthenticationRequired, want: gateway.CodeAuthenticationRequired},
+		{name: "return url", err: payments.ErrReturnURLNotAllowed, want: "return_url_not_allowed"},
+		{name: "unknown setup", err: payments.ErrUnknownSetup, want: gateway.CodeNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := AuditReason(tc.err); got != tc.want {

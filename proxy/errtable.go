@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,22 @@ var errorTable = []errorKind{
 	{err: payments.ErrUnknownPayment, status: 404, message: "not found", slug: "unknown-payment", title: "Unknown payment", detail: "the gateway has no such payment", reason: gateway.CodeNotFound},
 	{err: payments.ErrUnknownCustomer, status: 404, message: "not found", slug: "unknown-customer", title: "Unknown customer", detail: "the gateway has no such customer", reason: gateway.CodeNotFound},
 	{err: payments.ErrUnknownToken, status: 404, message: "not found", slug: "unknown-token", title: "Unknown token", detail: "the gateway has no such payment method", reason: gateway.CodeNotFound},
+	{err: payments.ErrUnknownSetup, status: 404, message: "not found", slug: "unknown-setup-intent", title: "Unknown setup intent", detail: "the gateway has no such setup intent", reason: gateway.CodeNotFound},
+	{err: payments.ErrReturnURLNotAllowed, status: 422, message: "return url not allowed", slug: "return-url-not-allowed", title: "return_url not allowed",
+		detail: "return_url must be https (http only on a loopback address) under one of api.return_url_origins", showDetail: true,
+		reason: "return_url_not_allowed"},
+
+	// 3-D Secure: before the gateway's own kinds, since their *gateway.Error may carry
+	// ErrDeclined. The problem shows the gateway's code and the payment (problemOf).
+	{err: payments.ErrAuthenticationRequired, status: 402, message: "customer authentication required", slug: "authentication-required",
+		title: "Customer authentication required", detail: "the issuer wants the customer: confirm the payment on-session with a return_url",
+		reason: gateway.CodeAuthenticationRequired},
+	{err: gateway.ErrAuthenticationRequired, status: 402, message: "customer authentication required", slug: "authentication-required",
+		title: "Customer authentication required", detail: "the issuer wants the customer: confirm the payment on-session with a return_url",
+		reason: gateway.CodeAuthenticationRequired},
+	{err: payments.ErrPaymentFailed, status: 402, message: "payment failed", slug: "payment-failed", title: "Payment failed",
+		detail: "the customer failed authentication or the card was declined; confirm again with another payment method (code says why)",
+		reason: "payment_failed"},
 
 	// The gateway (the reason is the gateway's own code when the error carries one).
 	{err: gateway.ErrDeclined, status: 402, message: "card declined", slug: "card-declined", title: "Card declined",
@@ -182,7 +199,7 @@ func AuditReason(err error) string {
 
 // problemOf is the problem+json document of err on /v1: its kind's, with the detail
 // tokenwall wrapped around the sentinel when the kind shows it, the gateway's public code,
-// and Retry-After.
+// the payment a decline or a 3-D Secure problem is about, and Retry-After.
 func problemOf(err error) (errorKind, problemDoc) {
 	k := kindOf(err)
 	doc := problemDoc{Type: ProblemBase + k.slug, Title: k.title, Status: k.status, Detail: k.detail}
@@ -191,11 +208,57 @@ func problemOf(err error) (errorKind, problemDoc) {
 			doc.Detail = d
 		}
 	}
-	if k.err == gateway.ErrDeclined || k.err == gateway.ErrRejected || k.slug == "gateway-rejected" {
+	switch {
+	case k.err == gateway.ErrDeclined:
+		// A decline of a payment names it, so that the app can confirm it with another card.
+		_, doc.Payment = gatewayFacts(err)
 		doc.Code = AuditReason(err)
+	case k.err == gateway.ErrRejected || k.slug == "gateway-rejected":
+		doc.Code = AuditReason(err)
+	case k.slug == "payment-failed":
+		doc.Code, doc.Payment = gatewayFacts(err)
+	case k.slug == "authentication-required":
+		_, doc.Payment = gatewayFacts(err)
+		doc.Code = gateway.CodeAuthenticationRequired
 	}
+	// What the problem shows of the gateway's answer is only what has the shape of a code
+	// or an id: never text the gateway (or anyone in between) chose.
+	doc.Code, doc.Payment = PublicCode(doc.Code), PublicID(doc.Payment)
 	doc.RetryAfter = retryAfterSeconds(err, k)
 	return k, doc
+}
+
+// The shapes a gateway's code and id must have to be shown to a client.
+var (
+	publicCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
+	publicID   = regexp.MustCompile(`^[A-Za-z0-9_]{1,255}$`)
+)
+
+// PublicCode is code when it has the shape of a gateway code (^[a-z_]{1,64}$), else "": what
+// /v1 shows of a code the gateway chose.
+func PublicCode(code string) string {
+	if !publicCode.MatchString(code) {
+		return ""
+	}
+	return code
+}
+
+// PublicID is id when it has the shape of a gateway id (^[A-Za-z0-9_]{1,255}$), else "".
+func PublicID(id string) string {
+	if !publicID.MatchString(id) {
+		return ""
+	}
+	return id
+}
+
+// gatewayFacts are the gateway's code and the payment id of the *gateway.Error err wraps
+// ("" when it wraps none).
+func gatewayFacts(err error) (code, paymentID string) {
+	var ge *gateway.Error
+	if errors.As(err, &ge) {
+		return ge.Code, ge.PaymentID
+	}
+	return "", ""
 }
 
 // retryAfterSeconds is the Retry-After of err, of kind k, in whole seconds rounded up (0 for

@@ -100,6 +100,8 @@ type options struct {
 	// rate limit (defaults 1000 and 1000).
 	api         bool
 	rate, burst int
+	// returnURLOrigins is api.return_url_origins (3-D Secure return URLs).
+	returnURLOrigins []string
 	// clientCA, when set, is a PEM CA bundle for api.client_ca_file (mutual TLS); the
 	// "mtls" test key is mapped to mtlsSubject.
 	clientCA []byte
@@ -359,6 +361,7 @@ func (h *harness) withAPI(ctx context.Context, t testing.TB, cfg *config.Config,
 	if o.rate != 0 {
 		cfg.API.RatePerSecond, cfg.API.Burst = o.rate, o.burst
 	}
+	cfg.API.ReturnURLOrigins = o.returnURLOrigins
 	if o.clientCA != nil {
 		cfg.API.ClientCAFile = filepath.Join(testkit.ArtifactsDir(t), "client-ca.pem")
 		if err := os.WriteFile(cfg.API.ClientCAFile, o.clientCA, 0o600); err != nil {

@@ -84,7 +84,7 @@ func (s *Server) paymentPage(pg *pages.Page) echo.HandlerFunc {
 		// The Secure middleware set these for every response; the page's own come with its
 		// response (pages.Watcher.Apply), one of each.
 		h := c.Response().Header()
-		for k := range pageHeaders(s.pages) {
+		for k := range s.pageHeaderNames {
 			h.Del(k)
 		}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), pageKey{}, pg)))
@@ -141,10 +141,10 @@ func (s *Server) pageResponse(resp *http.Response) error {
 	// Fingerprinted: a successful GET of the page itself. A query may change what the app
 	// shows (and a client chooses it), so such responses are enforced, not compared.
 	observe := resp.StatusCode == http.StatusOK && resp.Request.Method == http.MethodGet && resp.Request.URL.RawQuery == ""
-	headers := pages.Headers(resp.Header)
+	headers := pages.SecuritySubset(resp.Header)
 	base := s.pages.PageURL(pg.Config.Path)
 	max := int64(s.cfg.PageChecks.MaxPageBytes)
-	if observe && pg.Config.OnChange == config.PageBlock && s.pages.HeadersChanged(resp.Request.Context(), pg, headers) {
+	if observe && pg.Config.OnChange == config.PageBlock && s.pages.HeadersChanged(resp.Request.Context(), pg, pages.Headers(headers)) {
 		// Withheld before a byte of it is sent; read (bounded) for the fingerprint.
 		res, _ := pages.Rewrite(io.Discard, resp.Body, pg.Inv, base, nonce, max)
 		_ = resp.Body.Close()
@@ -153,13 +153,8 @@ func (s *Server) pageResponse(resp *http.Response) error {
 		replaceWithBlocked(resp)
 		return nil
 	}
-	body := resp.Body
-	pr, pw := io.Pipe()
 	lg := s.log
-	go func() {
-		res, err := pages.Rewrite(pw, body, pg.Inv, base, nonce, max)
-		_ = body.Close()
-		_ = pw.CloseWithError(err)
+	resp.Body = pages.NewReader(resp.Body, pg.Inv, base, nonce, max, func(res pages.Result, err error) {
 		switch {
 		case err == nil && observe:
 			s.pages.Observe(pg, headers, res)
@@ -169,8 +164,7 @@ func (s *Server) pageResponse(resp *http.Response) error {
 				s.pages.Observe(pg, headers, res)
 			}
 		}
-	}()
-	resp.Body = pr
+	})
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
+	"github.com/tokenwall/tokenwall/payments"
 	"github.com/tokenwall/tokenwall/proxy/pages"
 	"github.com/tokenwall/tokenwall/vault"
 )
@@ -58,6 +59,8 @@ type Deps struct {
 	// PageReports records the browsers' CSP violation reports (an aggregator over the trail);
 	// required with Pages.
 	PageReports Recorder
+	// Payments saves the cards of the routes with setup_intent enabled; required then.
+	Payments *payments.Service
 }
 
 // Server is the tokenwall HTTPS proxy.
@@ -81,6 +84,8 @@ type Server struct {
 	// pages and pageReports: see Deps.
 	pages       *pages.Watcher
 	pageReports Recorder
+	// pageHeaderNames are the headers a payment page's response sets (pageHeaders).
+	pageHeaderNames map[string]bool
 }
 
 // New builds the server: routes, middleware and the upstream proxy. Only package app calls
@@ -100,6 +105,9 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: d.Config, log: d.Log, secrets: d.Secrets, gw: d.Gateway, metrics: d.Metrics, audit: d.Audit, tls: d.TLS, now: d.Now,
 		webhooks: d.Webhooks, pages: d.Pages, pageReports: d.PageReports}
+	if d.Pages != nil {
+		s.pageHeaderNames = pageHeaders(d.Pages)
+	}
 	if d.Config.API.Enabled {
 		s.api = d.API
 	}
@@ -107,6 +115,14 @@ func New(d Deps) (*Server, error) {
 		s.now = time.Now
 	}
 	s.tok = tokenizer{gw: d.Gateway, metrics: d.Metrics, now: s.now}
+	for _, r := range d.Config.Routes {
+		if r.Setup.Enabled && d.Payments == nil {
+			return nil, fmt.Errorf("proxy: route %s saves cards with a SetupIntent but no Payments service was given", r.Path)
+		}
+	}
+	if d.Payments != nil {
+		s.tok.setup = newSetup(d.Payments)
+	}
 	if rl := d.Config.RateLimit; rl.Enabled {
 		s.limiter = newClientLimiter(rl.PerSecond, rl.Burst, rl.MaxClients)
 	}

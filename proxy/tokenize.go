@@ -123,6 +123,8 @@ type tokenizer struct {
 	gw      gateway.Gateway
 	metrics *Metrics
 	now     func() time.Time
+	// setup saves the card of a route with setup_intent enabled (nil without the API).
+	setup setupFunc
 }
 
 // tokenize turns a posted body into the body the billing app receives: the card fields
@@ -163,6 +165,11 @@ func (k tokenizer) tokenize(ctx context.Context, rt config.Route, contentType st
 	pm, t := k.tokenizeCard(ctx, in, t)
 	code := t.errorCode
 	res := rt.Result
+	if code == "" && rt.Setup.Enabled {
+		if code, err = k.setupResult(ctx, rt, doc, pm.ID); err != nil {
+			return nil, "", t, err
+		}
+	}
 	if code != "" {
 		doc.set(res.Error, code)
 	} else {

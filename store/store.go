@@ -1,7 +1,9 @@
 // Package store defines tokenwall's storage: the audit trail and its checkpoints, the
 // webhook outbox (a work queue that several replicas share) with its dedup keys, API
-// idempotency records and the per-customer keys that pseudonymise the audit trail. store/sqlite (embedded, the default) and store/postgres (several
-// replicas) implement it; store/storetest is the conformance suite both pass.
+// idempotency records, the per-customer keys that pseudonymise the audit trail, and the
+// payments and setups left waiting for the customer. store/sqlite (embedded, the default)
+// and store/postgres (several replicas) implement it; store/storetest is the conformance
+// suite both pass.
 //
 // The store holds no card data by design: callers put only tokens, brand, last four, ids
 // and digests in it, and the audit package refuses any record the scrubber flags.
@@ -10,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -35,6 +38,7 @@ type Store interface {
 	Idempotency
 	Subjects
 	Pages
+	Intents
 	// SchemaVersion is the migration version the database is at.
 	SchemaVersion(ctx context.Context) (int, error)
 	// Close releases the database.
@@ -274,4 +278,45 @@ type Pages interface {
 	// now, or already holder's; it reports whether holder has it. Of replicas claiming at
 	// once, one gets true.
 	ClaimLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
+}
+
+// Kinds of a PendingIntent.
+const (
+	IntentPayment = "payment"
+	IntentSetup   = "setup"
+)
+
+// PendingIntent is a payment or a setup the gateway left waiting for the customer
+// (requires_action, 3-D Secure), so that one the customer never comes back to is canceled.
+type PendingIntent struct {
+	// ID is the gateway's id (pi_… or seti_…).
+	ID string
+	// Kind is IntentPayment or IntentSetup.
+	Kind string
+	// Since is when tokenwall first saw it waiting (microsecond precision).
+	Since time.Time
+}
+
+// Intents keeps the payments and setups waiting for the customer, shared by the replicas.
+type Intents interface {
+	// PutPendingIntent stores p; when p.ID is stored already it keeps the earlier Since.
+	PutPendingIntent(ctx context.Context, p PendingIntent) error
+	// DeletePendingIntent deletes the intent id; deleting one not stored is not an error.
+	DeletePendingIntent(ctx context.Context, id string) error
+	// PendingIntentsBefore returns up to limit intents with Since before before, oldest
+	// first (then by id).
+	PendingIntentsBefore(ctx context.Context, before time.Time, limit int) ([]PendingIntent, error)
+}
+
+// Check refuses a PendingIntent a backend must not store: no id, another kind, or no Since.
+func (p PendingIntent) Check() error {
+	switch {
+	case p.ID == "":
+		return fmt.Errorf("%w: pending intent without an id", ErrInvalidArgument)
+	case p.Kind != IntentPayment && p.Kind != IntentSetup:
+		return fmt.Errorf("%w: pending intent %q: kind %q is not %s or %s", ErrInvalidArgument, p.ID, p.Kind, IntentPayment, IntentSetup)
+	case p.Since.IsZero():
+		return fmt.Errorf("%w: pending intent %q: no since", ErrInvalidArgument, p.ID)
+	}
+	return nil
 }

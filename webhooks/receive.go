@@ -106,7 +106,9 @@ func NewReceiver(o ReceiverOptions) (*Receiver, error) {
 }
 
 // Receive verifies the Stripe-Signature header in header against the raw body, scrubs the
-// event, stores it in the outbox under its event id and records webhook_received. It
+// event, stores it in the outbox under its event id and records webhook_received, and, for
+// an event reporting a payment's or setup's state (payment_intent.succeeded, …), the first
+// time it is stored, payment_state with the intent id and the state. It
 // returns only once the store and the audit writes are durable. A duplicate event id is
 // accepted with Result.Duplicate set and not stored again.
 //
@@ -145,6 +147,7 @@ func (r *Receiver) receive(ctx context.Context, header http.Header, body []byte,
 		return Result{}, r.reject(ctx, err, sourceIP, requestID)
 	}
 	res := Result{EventID: ev.ID, Type: ev.Type, APIVersion: ev.APIVersion}
+	state, reportsState := stateRecord(ev)
 	scrubbed, err := r.o.Scrubber.JSONBytes(body)
 	if err != nil {
 		// The scrubber's error names an offset, never content; the event is not kept.
@@ -166,6 +169,13 @@ func (r *Receiver) receive(ctx context.Context, header http.Header, body []byte,
 	}); err != nil {
 		// The event is stored; the gateway's retry is then a duplicate, audited as one.
 		return Result{}, fmt.Errorf("%w: audit event %s: %w", ErrUnavailable, res.EventID, err)
+	}
+	if inserted && reportsState {
+		// Once per event, with its acceptance: a duplicate writes no second record.
+		state.SourceIP, state.RequestID, state.Time = sourceIP, requestID, now
+		if err := r.o.Audit.Record(ctx, state); err != nil {
+			return Result{}, fmt.Errorf("%w: audit state of event %s: %w", ErrUnavailable, res.EventID, err)
+		}
 	}
 	if inserted && r.o.Notify != nil {
 		r.o.Notify()
@@ -193,12 +203,17 @@ func (r *Receiver) verify(header http.Header, body []byte, now time.Time) (event
 	if err != nil {
 		return event{}, err
 	}
-	return event{ID: ev.ID, Type: string(ev.Type), APIVersion: ev.APIVersion}, nil
+	out := event{ID: ev.ID, Type: string(ev.Type), APIVersion: ev.APIVersion}
+	if ev.Data != nil {
+		out.ObjectID, _ = ev.Data.Object["id"].(string)
+	}
+	return out, nil
 }
 
-// event is what Receive keeps of a decoded gateway event.
+// event is what Receive keeps of a decoded gateway event: ObjectID is data.object.id as
+// sent, unchecked (stateRecord checks it).
 type event struct {
-	ID, Type, APIVersion string
+	ID, Type, APIVersion, ObjectID string
 }
 
 // reject records webhook_rejected for a rejection and returns err, joined with

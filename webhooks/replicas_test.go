@@ -293,9 +293,13 @@ func checkReplicaTrails(t *testing.T, ctx context.Context, replicas []*pgReplica
 			}
 		}
 	}
+	// Every event is a payment_intent.succeeded of one payment: one payment_state each.
+	if got := recs[audit.EventPaymentState]["pi_3Q0PsIJvEtkwdCNY1abcdEFG"]; got != len(ids) {
+		t.Errorf("%d payment_state records, want %d", got, len(ids))
+	}
 	res, err := audit.Verify(ctx, replicas[1].st, audit.StaticKey(auditKey), signer, 0, 0)
-	if err != nil || !res.OK || res.Records != 2*int64(len(ids)) {
-		t.Errorf("audit.Verify: %+v, %v; want OK with %d records", res, err, 2*len(ids))
+	if err != nil || !res.OK || res.Records != 3*int64(len(ids)) {
+		t.Errorf("audit.Verify: %+v, %v; want OK with %d records", res, err, 3*len(ids))
 	}
 }
 

@@ -179,12 +179,31 @@ func count(s *Summary, d *Day, rec store.AuditRecord, det map[string]string) {
 	case "card_escape_alerted":
 		s.CardEscapesAlerted++
 	case "charge":
-		if ok {
-			s.Charges++
-		} else {
+		s.Charges++
+		switch resultOf(ok, det) {
+		case audit.ResultSucceeded:
+			s.ChargesSucceeded++
+		case audit.ResultRequiresAction:
+			s.ChargesRequiringAction++
+		case audit.ResultCanceled:
+			s.ChargesCanceled++
+		default:
 			s.ChargesFailed++
 		}
 		d.Charges++
+	case "setup":
+		switch resultOf(ok, det) {
+		case audit.ResultSucceeded:
+			s.SetupsSucceeded++
+		case audit.ResultRequiresAction:
+			s.SetupsRequiringAction++
+		default:
+			s.SetupsFailed++
+		}
+	case "payment_canceled", "setup_canceled":
+		if ok && rec.Reason == reasonStale {
+			s.StaleCanceled++
+		}
 	case "capture":
 		if ok {
 			s.Captures++
@@ -237,6 +256,22 @@ func count(s *Summary, d *Day, rec store.AuditRecord, det map[string]string) {
 	case "report_generated":
 		s.ReportsGenerated++
 	}
+}
+
+// reasonStale is the reason of a payment or setup tokenwall canceled because the customer
+// never came back from authentication (payments.ReasonStale).
+const reasonStale = "stale_requires_action"
+
+// resultOf is a payment or setup record's result: its DetailResult, or, for a record
+// written before results were recorded, succeeded or failed by its outcome.
+func resultOf(ok bool, det map[string]string) string {
+	if r := det[audit.DetailResult]; r != "" {
+		return r
+	}
+	if ok {
+		return audit.ResultSucceeded
+	}
+	return audit.ResultFailed
 }
 
 // erasureOf reads an erasure record: requested at the details' requested_at, completed at

@@ -182,10 +182,17 @@ func summaryGroups(s Summary) []countGroup {
 		}},
 		{Title: "Payments", ID: "sum-payments", Rows: []countRow{
 			{"Charges", s.Charges},
+			{"Charges succeeded", s.ChargesSucceeded},
+			{"Charges waiting for the customer (3-D Secure)", s.ChargesRequiringAction},
 			{"Charges failed", s.ChargesFailed},
+			{"Charges canceled", s.ChargesCanceled},
 			{"Captures", s.Captures},
 			{"Refunds", s.Refunds},
 			{"Refunds failed", s.RefundsFailed},
+			{"Cards saved (setups succeeded)", s.SetupsSucceeded},
+			{"Setups waiting for the customer (3-D Secure)", s.SetupsRequiringAction},
+			{"Setups failed", s.SetupsFailed},
+			{"Payments and setups canceled after the customer never came back", s.StaleCanceled},
 		}},
 		{Title: "Webhooks", ID: "sum-webhooks", Rows: []countRow{
 			{"Webhooks received", s.WebhooksReceived},

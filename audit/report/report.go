@@ -50,11 +50,30 @@ type Summary struct {
 	CardEscapesRefused     int64            `json:"card_escapes_refused"`
 	CardEscapesAlerted     int64            `json:"card_escapes_alerted"`
 
-	Charges       int64 `json:"charges"`
+	// Charges counts the charge records (attempts); the Charges… counters below split them
+	// by the payment's real outcome (the record's DetailResult; a record without one counts
+	// by its Outcome), so they add up to Charges.
+	Charges int64 `json:"charges"`
+	// ChargesSucceeded were paid, processing or authorized (requires_capture).
+	ChargesSucceeded int64 `json:"charges_succeeded"`
+	// ChargesRequiringAction waited for the customer (3-D Secure) when the charge answered.
+	ChargesRequiringAction int64 `json:"charges_requiring_action"`
+	// ChargesFailed were declined, failed authentication or failed at the gateway.
 	ChargesFailed int64 `json:"charges_failed"`
-	Captures      int64 `json:"captures"`
-	Refunds       int64 `json:"refunds"`
-	RefundsFailed int64 `json:"refunds_failed"`
+	// ChargesCanceled were canceled at the gateway when the charge answered.
+	ChargesCanceled int64 `json:"charges_canceled"`
+	Captures        int64 `json:"captures"`
+	Refunds         int64 `json:"refunds"`
+	RefundsFailed   int64 `json:"refunds_failed"`
+
+	// SetupsSucceeded, SetupsRequiringAction and SetupsFailed count the setup records
+	// (cards saved for later charges) by their result; a canceled setup counts as failed.
+	SetupsSucceeded       int64 `json:"setups_succeeded"`
+	SetupsRequiringAction int64 `json:"setups_requiring_action"`
+	SetupsFailed          int64 `json:"setups_failed"`
+	// StaleCanceled counts the payments and setups tokenwall canceled because the customer
+	// never came back from authentication (reason stale_requires_action).
+	StaleCanceled int64 `json:"stale_canceled"`
 
 	WebhooksReceived          int64            `json:"webhooks_received"`
 	WebhooksDuplicate         int64            `json:"webhooks_duplicate"`

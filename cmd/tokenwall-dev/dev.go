@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tokenwall/tokenwall/apikey"
@@ -132,9 +135,12 @@ func dev(ctx context.Context, f devFlags, stdout, stderr io.Writer) (err error) 
 	if err := provisionDevSecrets(ctx, cfg, apiKeyFile); err != nil {
 		return err
 	}
-	tw, err := st.startApps(ctx, cfg, f)
+	tw, err := st.startApps(ctx, cfg, f, apiKeyFile)
 	if err != nil {
 		return err
+	}
+	if err := scenarioWebhooks(ctx, sm, cfg); err != nil {
+		return fmt.Errorf("scenario webhooks: %w", err)
 	}
 	// The payment page as this build serves it is the dev stack's approved baseline (an
 	// operator runs tokenwall pages baseline in production); recorded before the first
@@ -195,12 +201,16 @@ func widgetOrigin(port int) string {
 // startApps builds tokenwall (app.Build, as `tokenwall serve` does) and serves the demo
 // billing app, which verifies tokenwall's signature with the signing key from Vault, and its
 // payment widget's origin.
-func (st *stack) startApps(ctx context.Context, cfg config.Config, f devFlags) (*app.App, error) {
+func (st *stack) startApps(ctx context.Context, cfg config.Config, f devFlags, apiKeyFile string) (*app.App, error) {
 	tw, err := app.Build(ctx, cfg, app.Options{Stdout: io.Discard})
 	if err != nil {
 		return nil, err
 	}
 	st.stops = append(st.stops, tw.Close)
+	api, err := demoAPI(cfg, apiKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	demo := billing.New(billing.Options{
 		SigningKeys: func() [][]byte {
 			k, err := tw.Cache().Get(vault.SecretSigningKey)
@@ -211,6 +221,8 @@ func (st *stack) startApps(ctx context.Context, cfg config.Config, f devFlags) (
 		},
 		WidgetOrigin: widgetOrigin(f.widgetPort),
 		TestModes:    f.testModes,
+		API:          api,
+		PublicURL:    "https://" + cfg.Listen.Addr,
 	})
 	// The widget's origin first: the page that loads it is served next.
 	for _, s := range []struct {
@@ -267,20 +279,26 @@ func devConfig(f devFlags, data, vaultAddr, stripeURL, tokenFile string) config.
 		Path: "/checkout/submit",
 		Card: config.CardFields{Number: "card_number", Exp: "card_exp", CVC: "card_cvc", Name: "card_name"},
 	}.WithDefaults()}
-	cfg.Pages = []config.Page{config.Page{
-		Path:     "/checkout",
-		Mode:     config.PageEnforce,
-		OnChange: f.pageOnChange,
-		Scripts: []config.PageScript{{
-			Src:           widgetOrigin(f.widgetPort) + "/widget.js",
-			SHA384:        billing.WidgetSRI(),
-			Justification: "Demo payment widget: tells the customer the secure payment widget has loaded; it reads no card field.",
-			AuthorisedBy:  "tokenwall-dev (the demo's inventory; a real one names a person and a change ticket)",
-		}},
-	}.WithDefaults()}
+	// The three pages where a card is entered: the checkout (which saves the card), the
+	// invoice and the subscription of the demo's 3-D Secure flows.
+	for _, path := range []string{"/checkout", "/invoice", "/subscribe"} {
+		cfg.Pages = append(cfg.Pages, config.Page{
+			Path:     path,
+			Mode:     config.PageEnforce,
+			OnChange: f.pageOnChange,
+			Scripts: []config.PageScript{{
+				Src:           widgetOrigin(f.widgetPort) + "/widget.js",
+				SHA384:        billing.WidgetSRI(),
+				Justification: "Demo payment widget: tells the customer the secure payment widget has loaded; it reads no card field.",
+				AuthorisedBy:  "tokenwall-dev (the demo's inventory; a real one names a person and a change ticket)",
+			}},
+		}.WithDefaults())
+	}
 	cfg.Webhooks.Enabled = true
 	cfg.Webhooks.SecretPaths = []string{devWebhookSecretPath}
 	cfg.API.Enabled = true
+	// The issuer's challenge sends the customer back to the demo app, through tokenwall.
+	cfg.API.ReturnURLOrigins = []string{"https://" + cfg.Listen.Addr, "https://" + net.JoinHostPort("localhost", strconv.Itoa(f.port))}
 	return cfg
 }
 
@@ -354,4 +372,51 @@ func serveLocal(name string, h http.Handler, port int) (*http.Server, error) {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
+}
+
+// devClient is an HTTPS client that trusts the dev stack's self-signed certificate.
+func devClient(cfg config.Config) (*http.Client, error) {
+	pemBytes, err := os.ReadFile(cfg.Listen.CertFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("dev certificate %s holds no PEM certificate", cfg.Listen.CertFile)
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
+}
+
+// demoAPI is the demo app's client of tokenwall's /v1 API, with the developer's key.
+func demoAPI(cfg config.Config, apiKeyFile string) (*billing.APIClient, error) {
+	client, err := devClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	key, err := os.ReadFile(apiKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("dev api key: %w", err)
+	}
+	k := strings.TrimSpace(string(key))
+	return &billing.APIClient{BaseURL: "https://" + cfg.Listen.Addr, Key: func() string { return k }, HTTP: client}, nil
+}
+
+// scenarioWebhooks has the scenario server in front of stripe-mock sign its events with the
+// dev endpoint secret and post them to tokenwall's webhook endpoint, as Stripe would.
+func scenarioWebhooks(ctx context.Context, sm *devstack.StripeMock, cfg config.Config) error {
+	client, err := devClient(cfg)
+	if err != nil {
+		return err
+	}
+	c, err := vault.Dial(ctx, app.VaultOptions(cfg, nil))
+	if err != nil {
+		return err
+	}
+	s, err := c.ReadKV(ctx, vault.SecretWebhook(0), devWebhookSecretPath)
+	if err != nil {
+		return err
+	}
+	secret := string(s.Reveal())
+	sm.SetWebhooks("https://"+cfg.Listen.Addr+cfg.Webhooks.Path, func() string { return secret }, client)
+	return nil
 }

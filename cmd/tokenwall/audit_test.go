@@ -58,7 +58,7 @@ func TestServeWritesAVerifiableAuditTrail(t *testing.T) {
 			t.Errorf("export lacks %s", ev)
 		}
 	}
-	if code, stdout, _ := runCmd(t, "migrate", "--config", cfgPath); code != 0 || !strings.Contains(stdout, "schema version 4") {
+	if code, stdout, _ := runCmd(t, "migrate", "--config", cfgPath); code != 0 || !strings.Contains(stdout, "schema version 5") {
 		t.Errorf("migrate: exit %d %q", code, stdout)
 	}
 

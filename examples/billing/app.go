@@ -38,6 +38,11 @@ type Options struct {
 	// beacon collector, for the end-to-end tests of tokenwall's payment-page guard. Never in
 	// production: without it those routes answer 404.
 	TestModes bool
+	// API, when set, turns on the payment flows (/invoice, /subscribe) that charge and save
+	// cards through tokenwall's /v1 API.
+	API *APIClient
+	// PublicURL is tokenwall's public address, the origin of the flows' return URLs.
+	PublicURL string
 }
 
 // App is the billing application's HTTP handler.
@@ -56,6 +61,11 @@ type App struct {
 	demo *demoState
 	// widget serves the widget origin (WidgetHandler).
 	widget *http.ServeMux
+	// api and publicURL: Options.API and Options.PublicURL; flow renders the flows' pages.
+	api       *APIClient
+	publicURL string
+	flow      *template.Template
+	flowErr   error
 }
 
 // New returns an App configured by o, with its routes registered.
@@ -78,11 +88,14 @@ func New(o Options) *App {
 	// The template is embedded, so parsing fails only if the binary was built from a broken
 	// tree; the pages then answer 500 rather than the constructor panicking.
 	a.page, a.pageErr = parsePage()
+	a.flow, a.flowErr = parseFlow()
+	a.api, a.publicURL = o.API, strings.TrimRight(o.PublicURL, "/")
 
 	a.mux.HandleFunc("GET /{$}", a.handleRoot)
 	a.mux.HandleFunc("GET /checkout", a.handleCheckout)
 	a.mux.HandleFunc("GET /checkout.css", a.handleCSS)
 	a.mux.HandleFunc("POST /checkout/submit", a.handleSubmit)
+	a.registerFlows()
 	a.mux.HandleFunc("POST /webhooks/tokenwall", a.handleWebhook)
 	a.mux.HandleFunc("GET /received", a.handleReceived)
 	a.mux.HandleFunc("GET /healthz", a.handleHealthz)

@@ -13,7 +13,7 @@ import (
 
 // assets holds the checkout page's template and stylesheet. An embed.FS is read-only.
 //
-//go:embed assets/checkout.html assets/checkout.css
+//go:embed assets/checkout.html assets/checkout.css assets/flow.html
 var assets embed.FS
 
 // The demo order the checkout page sells.
@@ -33,6 +33,7 @@ const (
 	fieldOrderID   = "order_id"
 	fieldAmount    = "amount"
 	fieldCurrency  = "currency"
+	fieldFlow      = "flow"
 )
 
 // Error codes the app assigns itself, beside those tokenwall sends in card_error.
@@ -73,6 +74,9 @@ type pageData struct {
 	WidgetOrigin string
 	// Skimmer, when set, adds the demo skimmer (test mode "skimmer=on").
 	Skimmer *skimmer
+	// Flow is the payment flow the form belongs to (flowInvoice, flowSubscribe), "" for the
+	// plain checkout that saves the card.
+	Flow string
 }
 
 // skimmer is where the demo skimmer sends card numbers and loads its external copy from.
@@ -131,6 +135,10 @@ func (a *App) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := submitResult(form)
+	if flow := form.Get(fieldFlow); a.api != nil && data.Saved != nil && (flow == flowInvoice || flow == flowSubscribe) {
+		a.renderFlow(w, http.StatusOK, a.runFlow(r.Context(), flow, data.Saved.Token))
+		return
+	}
 	status := http.StatusOK
 	if data.Error != nil {
 		status = http.StatusUnprocessableEntity

@@ -25,6 +25,10 @@ import (
 	"github.com/tokenwall/tokenwall/testkit"
 )
 
+// allKinds are the kinds of gateway.Error; checkErr wants exactly one of them to match.
+var allKinds = []error{gateway.ErrNotFound, gateway.ErrDeclined, gateway.ErrRejected, gateway.ErrUnavailable, gateway.ErrAuth,
+	gateway.ErrAuthenticationRequired}
+
 // sharedStripe is the package's one real stripe-mock; every test talks to it, directly or
 // through a recording or fault-injecting server in front.
 var sharedStripe *devstack.StripeMock

@@ -17,14 +17,7 @@ import (
 func TestStripePayments(t *testing.T) {
 	f := newFront(t)
 	g := f.gatewayAt(t, nil)
-	cases := []struct {
-		name         string
-		call         func(t *testing.T, ctx context.Context, key string)
-		method, path string
-		params       map[string]string // parameters the request must carry
-		absent       []string          // parameters it must not carry
-		keyed        bool              // whether the idempotency key is sent
-	}{
+	runShapes(t, f, "idem-shape", []shapeCase{
 		{
 			name: "create payment with manual capture",
 			call: func(t *testing.T, ctx context.Context, key string) {
@@ -45,6 +38,7 @@ func TestStripePayments(t *testing.T) {
 				"off_session": "true", "description": "order 1001", "metadata[order]": "1001",
 				"expand[0]": "latest_charge", "expand[1]": "payment_method",
 			},
+			absent: []string{"setup_future_usage", "return_url"},
 		},
 		{
 			name: "create payment with automatic capture",
@@ -57,7 +51,8 @@ func TestStripePayments(t *testing.T) {
 			},
 			method: http.MethodPost, path: "/v1/payment_intents", keyed: true,
 			params: map[string]string{"amount": "250", "capture_method": "automatic", "confirm": "true", "payment_method_types[0]": "card"},
-			absent: []string{"customer", "off_session", "description", "metadata[order]"},
+			absent: []string{"customer", "off_session", "description", "metadata[order]", "return_url", "setup_future_usage",
+				"payment_method_options[card][mandate_options][reference]"},
 		},
 		{
 			name: "capture in full",
@@ -194,10 +189,26 @@ func TestStripePayments(t *testing.T) {
 			},
 			method: http.MethodDelete, path: "/v1/customers/cus_123", keyed: true,
 		},
-	}
+	})
+}
+
+// shapeCase is one call of a shape test and what must reach stripe-mock for it.
+type shapeCase struct {
+	name         string
+	call         func(t *testing.T, ctx context.Context, key string)
+	method, path string
+	params       map[string]string // parameters the request must carry
+	absent       []string          // parameters it must not carry
+	keyed        bool              // whether the idempotency key is sent
+}
+
+// runShapes runs each case as a subtest through f, with the idempotency key prefix-i, and
+// checks the one request it must make.
+func runShapes(t *testing.T, f *front, prefix string, cases []shapeCase) {
+	t.Helper()
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			key := fmt.Sprintf("idem-shape-%d", i)
+			key := fmt.Sprintf("%s-%d", prefix, i)
 			before := f.count()
 			tc.call(t, t.Context(), key)
 			reqs := f.requests(before)

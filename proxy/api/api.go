@@ -70,10 +70,16 @@ func (a *API) routes() []route {
 		{http.MethodPost, "/payments", apikey.ScopePayments, a.createPayment},
 		{http.MethodGet, "/payments/:id", apikey.ScopePayments, a.getPayment},
 		{http.MethodPost, "/payments/:id/capture", apikey.ScopePayments, a.capturePayment},
+		{http.MethodPost, "/payments/:id/confirm", apikey.ScopePayments, a.confirmPayment},
+		{http.MethodPost, "/payments/:id/cancel", apikey.ScopePayments, a.cancelPayment},
 		{http.MethodPost, "/refunds", apikey.ScopeRefunds, a.createRefund},
 		{http.MethodPost, "/customers", apikey.ScopeCustomers, a.createCustomer},
 		{http.MethodPost, "/customers/:id/payment-methods", apikey.ScopeCustomers, a.attachPaymentMethod},
 		{http.MethodDelete, "/customers/:id", apikey.ScopeErase, a.eraseCustomer},
+		// Setup intents keep a card with a customer, as attaching a token does.
+		{http.MethodPost, "/setup-intents", apikey.ScopeCustomers, a.createSetup},
+		{http.MethodPost, "/setup-intents/:id/confirm", apikey.ScopeCustomers, a.confirmSetup},
+		{http.MethodGet, "/setup-intents/:id", apikey.ScopeCustomers, a.getSetup},
 	}
 }
 

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
 	"github.com/tokenwall/tokenwall/apikey"
@@ -97,5 +99,25 @@ func TestOpenAPIListsEveryProblemType(t *testing.T) {
 	got := slices.Sorted(slices.Values(doc.ProblemTypes))
 	if !slices.Equal(got, inSource) {
 		t.Fatalf("x-problem-types differ from the error table:\ndocument %v\ntable    %v", got, inSource)
+	}
+}
+
+// TestOpenAPIDocumentValid: the document is valid OpenAPI 3.1 as kin-openapi reads it (3.1,
+// not 3.0: the mutualTLS security scheme exists only since 3.1), with every $ref resolved
+// and no schema keyword 3.1 removed.
+func TestOpenAPIDocumentValid(t *testing.T) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(OpenAPI)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if !doc.IsOpenAPI31OrLater() || doc.IsOpenAPI32OrLater() {
+		t.Fatalf("openapi %q, want 3.1.x", doc.OpenAPI)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if ss := doc.Components.SecuritySchemes["mutualTLS"]; ss == nil || ss.Value.Type != "mutualTLS" {
+		t.Errorf("no mutualTLS security scheme: %+v", ss)
 	}
 }

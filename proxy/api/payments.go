@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokenwall/tokenwall/gateway"
 	"github.com/tokenwall/tokenwall/payments"
+	"github.com/tokenwall/tokenwall/proxy"
 )
 
 // paymentIn is the body of POST /v1/payments.
@@ -19,9 +20,14 @@ type paymentIn struct {
 	OffSession  bool              `json:"off_session,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// ReturnURL is where the issuer sends the customer back after 3-D Secure; it must be
+	// under one of api.return_url_origins.
+	ReturnURL string     `json:"return_url,omitempty"`
+	Mandate   *mandateIn `json:"mandate,omitempty"`
 }
 
-// paymentOut is a payment as /v1 shows it: ids, status, amounts, brand and last4.
+// paymentOut is a payment as /v1 shows it: ids, status, amounts, brand and last4, and what
+// the customer has to do next.
 type paymentOut struct {
 	ID             string            `json:"id"`
 	Object         string            `json:"object"`
@@ -37,12 +43,32 @@ type paymentOut struct {
 	Created        int64             `json:"created"`
 	Description    string            `json:"description,omitempty"`
 	Metadata       map[string]string `json:"metadata,omitempty"`
+	NextAction     *nextActionOut    `json:"next_action,omitempty"`
+	// LastErrorCode is the gateway's code of the last failed attempt (a decline, a failed
+	// authentication), shown only with the shape of a code.
+	LastErrorCode string `json:"last_error_code,omitempty"`
 }
 
 func paymentView(p gateway.Payment) paymentOut {
-	return paymentOut{ID: p.ID, Object: "payment", Status: string(p.Status), Amount: p.Amount, AmountCaptured: p.AmountCaptured,
+	out := paymentOut{ID: p.ID, Object: "payment", Status: string(p.Status), Amount: p.Amount, AmountCaptured: p.AmountCaptured,
 		AmountRefunded: p.AmountRefunded, Currency: p.Currency, Customer: p.CustomerID, PaymentMethod: p.PaymentMethodID,
-		Brand: p.Brand, Last4: p.Last4, Created: p.Created.Unix(), Description: p.Description, Metadata: p.Metadata}
+		Brand: p.Brand, Last4: p.Last4, Created: p.Created.Unix(), Description: p.Description, Metadata: p.Metadata,
+		LastErrorCode: proxy.PublicCode(p.LastErrorCode)}
+	if p.Status == gateway.StatusRequiresAction {
+		out.NextAction = nextActionView(p.NextAction)
+	}
+	return out
+}
+
+// paymentStatus is the HTTP status of an answer with payment p: done (201 for a new payment,
+// 200 for one confirmed again) when the customer has nothing more to do, 202 when the
+// payment waits (requires_action: next_action says for what).
+func paymentStatus(p gateway.Payment, done int) int {
+	switch p.Status {
+	case gateway.StatusSucceeded, gateway.StatusProcessing, gateway.StatusRequiresCapture:
+		return done
+	}
+	return http.StatusAccepted
 }
 
 // createPayment is POST /v1/payments: create and confirm a payment with a token.
@@ -53,11 +79,47 @@ func (a *API) createPayment(c echo.Context) error {
 	}
 	p, err := a.d.Payments.Charge(c.Request().Context(), caller(c), payments.ChargeRequest{Amount: in.Amount, Currency: in.Currency,
 		Token: in.Token, Customer: in.Customer, Capture: gateway.CaptureMethod(in.Capture), OffSession: in.OffSession,
-		Description: in.Description, Metadata: in.Metadata}, gatewayKey(c))
+		Description: in.Description, Metadata: in.Metadata, ReturnURL: in.ReturnURL, Mandate: in.Mandate.options()}, gatewayKey(c))
 	if err != nil {
 		return err
 	}
-	return noStoreJSON(c, http.StatusCreated, paymentView(p))
+	return noStoreJSON(c, paymentStatus(p, http.StatusCreated), paymentView(p))
+}
+
+// confirmIn is the body of POST /v1/payments/{id}/confirm.
+type confirmIn struct {
+	ReturnURL  string `json:"return_url,omitempty"`
+	Token      string `json:"token,omitempty"`
+	OffSession bool   `json:"off_session,omitempty"`
+}
+
+// confirmPayment is POST /v1/payments/{id}/confirm: confirm a payment again, on-session
+// with a return_url after an off-session attempt needed the customer, or with another token
+// after the first failed.
+func (a *API) confirmPayment(c echo.Context) error {
+	var in confirmIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := a.d.Payments.ConfirmPayment(c.Request().Context(), caller(c), c.Param("id"),
+		payments.ConfirmRequest{ReturnURL: in.ReturnURL, Token: in.Token, OffSession: in.OffSession}, gatewayKey(c))
+	if err != nil {
+		return err
+	}
+	return noStoreJSON(c, paymentStatus(p, http.StatusOK), paymentView(p))
+}
+
+// cancelPayment is POST /v1/payments/{id}/cancel: cancel a payment that has not succeeded.
+// The body is empty or {}.
+func (a *API) cancelPayment(c echo.Context) error {
+	if err := decodeOptionalJSON(c, &struct{}{}); err != nil {
+		return err
+	}
+	p, err := a.d.Payments.CancelPayment(c.Request().Context(), caller(c), c.Param("id"), gatewayKey(c))
+	if err != nil {
+		return err
+	}
+	return noStoreJSON(c, http.StatusOK, paymentView(p))
 }
 
 // captureIn is the body of POST /v1/payments/{id}/capture.
@@ -82,7 +144,7 @@ func (a *API) capturePayment(c echo.Context) error {
 	return noStoreJSON(c, http.StatusOK, paymentView(p))
 }
 
-// getPayment is GET /v1/payments/{id}.
+// getPayment is GET /v1/payments/{id}: the payment's live status at the gateway.
 func (a *API) getPayment(c echo.Context) error {
 	p, err := a.d.Payments.Payment(c.Request().Context(), caller(c), c.Param("id"))
 	if err != nil {

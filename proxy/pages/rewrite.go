@@ -13,7 +13,7 @@ import (
 	"net/url"
 	"strings"
 
-	xhtml "golang.org/x/net/html"
+	xhtml "github.com/tokenwall/tokenwall/proxy/pages/htmltok"
 )
 
 // ErrPageTooLarge means a page's body is longer than the limit Rewrite was given.
@@ -52,13 +52,19 @@ func newRewriter(w io.Writer, r io.Reader, inv *Inventory, base *url.URL, nonce 
 	in := &limitReader{r: r, max: maxBytes}
 	z := xhtml.NewTokenizer(in)
 	z.SetMaxBuf(maxTokenBytes)
-	return &rewriter{out: bufio.NewWriterSize(w, 16<<10), in: in, z: z, inv: inv, base: base, nonce: nonce}
+	rw := &rewriter{out: bufio.NewWriterSize(w, 16<<10), in: in, z: z, inv: inv, base: base, nonce: nonce}
+	z.SetBeforeRefill(rw.flushPending)
+	return rw
 }
 
 // rewriter is one run of Rewrite.
 type rewriter struct {
-	out     *bufio.Writer
-	werr    error
+	out  *bufio.Writer
+	werr error
+	// pending is the Raw bytes of the latest tokens, which go through unchanged and are
+	// not written yet: one slice of the tokenizer's buffer, written at once before the
+	// tokenizer refills it (SetBeforeRefill) or before anything else is written.
+	pending []byte
 	in      *limitReader
 	z       *xhtml.Tokenizer
 	inv     *Inventory
@@ -84,7 +90,14 @@ type heldTag struct {
 }
 
 func (rw *rewriter) run() (Result, error) {
-	err := rw.loop()
+	return rw.finish(rw.loop())
+}
+
+// finish flushes what is buffered and completes the Result, after the last step.
+func (rw *rewriter) finish(err error) (Result, error) {
+	if rw.flushPending(); err == nil {
+		err = rw.werr
+	}
 	if ferr := rw.out.Flush(); err == nil {
 		err = ferr
 	}
@@ -99,36 +112,44 @@ func (rw *rewriter) loop() error {
 	if rw.in.max <= 0 {
 		return fmt.Errorf("pages: the page limit %d is not positive", rw.in.max)
 	}
-	z := rw.z
 	for rw.werr == nil {
-		tt := z.Next()
-		if rw.holding {
-			// The token after a script start tag is its text, unless the element is empty.
-			if tt == xhtml.TextToken {
-				rw.settle(z.Raw())
-				rw.write(z.Raw())
-				continue
-			}
-			rw.settle(nil)
-		}
-		switch tt {
-		case xhtml.ErrorToken:
-			return rw.end()
-		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
-			raw := z.Raw()
-			if isTag(raw, "script") {
-				rw.hold(tt == xhtml.SelfClosingTagToken)
-				continue
-			}
-			if isTag(raw, "meta") {
-				rw.meta()
-			}
-			rw.write(raw)
-		default:
-			rw.write(z.Raw())
+		if done, err := rw.step(); done {
+			return err
 		}
 	}
 	return rw.werr
+}
+
+// step rewrites the next token; done reports the end of the page (err nil) or a failure.
+func (rw *rewriter) step() (done bool, err error) {
+	z := rw.z
+	tt := z.Next()
+	if rw.holding {
+		// The token after a script start tag is its text, unless the element is empty.
+		if tt == xhtml.TextToken {
+			rw.settle(z.Raw())
+			rw.pass(z.Raw())
+			return false, nil
+		}
+		rw.settle(nil)
+	}
+	switch tt {
+	case xhtml.ErrorToken:
+		return true, rw.end()
+	case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+		raw := z.Raw()
+		if isTag(raw, "script") {
+			rw.hold(tt == xhtml.SelfClosingTagToken)
+			return false, nil
+		}
+		if isTag(raw, "meta") {
+			rw.meta()
+		}
+		rw.pass(raw)
+	default:
+		rw.pass(z.Raw())
+	}
+	return false, nil
 }
 
 // end finishes on the tokenizer's error: the end of the page, a token over the bound or a
@@ -137,7 +158,8 @@ func (rw *rewriter) end() error {
 	err := rw.z.Err()
 	switch {
 	case err == io.EOF:
-		rw.write(rw.z.Raw()) // a tag cut off by the end of the page
+		rw.pass(rw.z.Raw()) // a tag cut off by the end of the page
+		rw.flushPending()
 		return rw.werr
 	case errors.Is(err, xhtml.ErrBufferExceeded):
 		return rw.unparsed()
@@ -149,6 +171,7 @@ func (rw *rewriter) end() error {
 
 // unparsed sends the rest of the page as it is, hashed.
 func (rw *rewriter) unparsed() error {
+	rw.flushPending()
 	h := sha512.New384()
 	rest := io.MultiReader(bytes.NewReader(rw.z.Raw()), bytes.NewReader(rw.z.Buffered()), rw.in)
 	_, err := io.Copy(io.MultiWriter(rw.out, h), rest)
@@ -160,7 +183,31 @@ func (rw *rewriter) unparsed() error {
 	return err
 }
 
+// pass writes the Raw bytes of a token that goes through unchanged: it adds them to
+// pending when they follow it in the tokenizer's buffer, as they do but after a refill.
+func (rw *rewriter) pass(raw []byte) {
+	if len(raw) == 0 {
+		return
+	}
+	rw.work += int64(len(raw))
+	if n := len(rw.pending); n > 0 && cap(rw.pending)-n >= len(raw) && &rw.pending[:n+1][n] == &raw[0] {
+		rw.pending = rw.pending[:n+len(raw)]
+		return
+	}
+	rw.flushPending()
+	rw.pending = raw
+}
+
+// flushPending writes the pending bytes.
+func (rw *rewriter) flushPending() {
+	if len(rw.pending) > 0 && rw.werr == nil {
+		_, rw.werr = rw.out.Write(rw.pending)
+	}
+	rw.pending = nil
+}
+
 func (rw *rewriter) write(b []byte) {
+	rw.flushPending()
 	if rw.werr == nil && len(b) > 0 {
 		rw.work += int64(len(b))
 		_, rw.werr = rw.out.Write(b)
@@ -168,6 +215,7 @@ func (rw *rewriter) write(b []byte) {
 }
 
 func (rw *rewriter) writeString(s string) {
+	rw.flushPending()
 	if rw.werr == nil {
 		rw.work += int64(len(s))
 		_, rw.werr = rw.out.WriteString(s)
@@ -424,3 +472,70 @@ func dataBlock(typ []byte) bool {
 	}
 	return !jsTypes[strings.ToLower(strings.TrimSpace(string(typ)))]
 }
+
+// Reader is Rewrite as a reader: the page is rewritten as it is read, token by token, on the
+// reader's goroutine (a reverse proxy copying the response drives it, with no goroutine or
+// pipe beside it). Memory is bounded as Rewrite's: a token at most, and the page's rest past
+// a token over the bound. At the end of the page (or on an error) done is called once with
+// the Result.
+type Reader struct {
+	rw    *rewriter
+	buf   bytes.Buffer
+	body  io.Closer
+	done  func(Result, error)
+	ended bool
+	err   error
+}
+
+// NewReader returns a Reader of the page body (closed by Close) with the arguments of
+// Rewrite; done may be nil.
+func NewReader(body io.ReadCloser, inv *Inventory, base *url.URL, nonce string, maxBytes int64, done func(Result, error)) *Reader {
+	p := &Reader{body: body, done: done}
+	p.rw = newRewriter(&p.buf, body, inv, base, nonce, maxBytes)
+	if maxBytes <= 0 {
+		p.end(fmt.Errorf("pages: the page limit %d is not positive", maxBytes))
+	}
+	return p
+}
+
+// Read returns the rewritten page.
+func (p *Reader) Read(b []byte) (int, error) {
+	for p.buf.Len() == 0 && !p.ended {
+		done, err := p.rw.step()
+		if done || p.rw.werr != nil {
+			if err == nil {
+				err = p.rw.werr
+			}
+			p.end(err)
+			break
+		}
+		if p.rw.out.Buffered()+len(p.rw.pending) >= len(b) {
+			p.rw.flushPending()
+			_ = p.rw.out.Flush()
+		}
+	}
+	if p.buf.Len() == 0 && !p.ended {
+		p.rw.flushPending()
+		_ = p.rw.out.Flush()
+	}
+	if p.buf.Len() > 0 {
+		return p.buf.Read(b)
+	}
+	return 0, p.err
+}
+
+// end finishes the page: what is buffered is flushed into buf, and done is called.
+func (p *Reader) end(err error) {
+	res, err := p.rw.finish(err)
+	p.ended = true
+	p.err = err
+	if err == nil {
+		p.err = io.EOF
+	}
+	if p.done != nil {
+		p.done(res, err)
+	}
+}
+
+// Close closes the page body.
+func (p *Reader) Close() error { return p.body.Close() }

@@ -119,10 +119,10 @@ type cached struct {
 	changed    bool
 }
 
-// observation is a served response's fingerprint, without the external scripts' hashes.
+// observation is a served response's security headers and scripts, to fingerprint.
 type observation struct {
 	page    *Page
-	headers map[string]string
+	headers http.Header
 	result  Result
 }
 
@@ -217,9 +217,31 @@ func (w *Watcher) Apply(h http.Header, pg *Page, nonce string) {
 // baselinePolicy is what a page in report-only mode enforces: nothing about scripts.
 const baselinePolicy = "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
-// Observe queues a served response's fingerprint for comparison with the baseline; it
-// never blocks (a full queue drops it, counted).
-func (w *Watcher) Observe(pg *Page, headers map[string]string, res Result) {
+// SecuritySubset copies the security-impacting headers of h (SecurityHeaders), what a
+// response's fingerprint is made of, so that it can be computed later (Observe).
+func SecuritySubset(h http.Header) http.Header {
+	out := make(http.Header, len(securityHeaderKeys))
+	for _, k := range securityHeaderKeys {
+		if vs := h[k]; len(vs) > 0 {
+			out[k] = append([]string(nil), vs...)
+		}
+	}
+	return out
+}
+
+// securityHeaderKeys are SecurityHeaders in canonical form.
+var securityHeaderKeys = func() []string {
+	var ks []string
+	for _, n := range SecurityHeaders() {
+		ks = append(ks, http.CanonicalHeaderKey(n))
+	}
+	return ks
+}()
+
+// Observe queues a served response's fingerprint for comparison with the baseline: its
+// security headers (SecuritySubset) and what Rewrite saw. The fingerprint is computed off the
+// response's path; Observe never blocks (a full queue drops it, counted).
+func (w *Watcher) Observe(pg *Page, headers http.Header, res Result) {
 	if w.stop.Load() {
 		return
 	}
@@ -234,7 +256,7 @@ func (w *Watcher) Observe(pg *Page, headers map[string]string, res Result) {
 func (w *Watcher) observe(ob observation) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	fp := w.fingerprint(ctx, ob.page, ob.headers, ob.result, false)
+	fp := w.fingerprint(ctx, ob.page, Headers(ob.headers), ob.result, false)
 	if _, err := w.compare(ctx, ob.page, fp, time.Time{}); err != nil {
 		w.o.Log.Error().Err(err).Str(logging.FieldPage, ob.page.Config.Path).Msg("payment page: comparing a response with its baseline failed")
 	}

@@ -60,6 +60,12 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 		s := open(t)
 		testConcurrentLease(t, s, s)
 	})
+	t.Run("pending intents", func(t *testing.T) { testPendingIntents(t, open(t)) })
+	t.Run("pending intents: invalid arguments refused", func(t *testing.T) { testPendingIntentsInvalid(t, open(t)) })
+	t.Run("pending intents: concurrent puts in one store", func(t *testing.T) {
+		s := open(t)
+		testConcurrentPendingIntent(t, s, s)
+	})
 	if replicas != nil {
 		t.Run("replicas: audit chain stays linear", func(t *testing.T) {
 			a, b := replicas(t)
@@ -80,6 +86,10 @@ func Run(t *testing.T, open Opener, replicas ReplicaOpener) {
 		t.Run("replicas: one lease holder", func(t *testing.T) {
 			a, b := replicas(t)
 			testConcurrentLease(t, a, b)
+		})
+		t.Run("replicas: one pending intent, earliest since", func(t *testing.T) {
+			a, b := replicas(t)
+			testConcurrentPendingIntent(t, a, b)
 		})
 	}
 }
