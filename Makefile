@@ -21,12 +21,12 @@ export TOKENWALL_ARTIFACTS := $(ARTIFACTS)
 # input would cost a minute. Budgets are counts (Nx), not durations: Go 1.26's fuzz coordinator
 # can report a bare "context deadline exceeded" failure when a duration runs out
 # (golang/go#75804, fixed in 1.27).
-FUZZ_TARGETS := ./scrub:FuzzText ./scrub:FuzzJSON ./scrub:FuzzForm ./scrub:FuzzURL ./proxy:FuzzRawRequest:20000x:0s ./proxy/pages:FuzzRewrite:50000x
+FUZZ_TARGETS := ./scrub:FuzzText ./scrub:FuzzJSON ./scrub:FuzzForm ./scrub:FuzzURL ./proxy:FuzzRawRequest:20000x:0s ./proxy/pages:FuzzRewrite:50000x ./proxy/pages/htmltok:FuzzSameAsXNet:20000x ./scrub:FuzzSameAsReference:20000x
 FUZZTIME ?= 2000000x
 SOAK ?= 10m
 SOAK_REPLICAS ?= 10m
 
-.PHONY: all run test tools build image lint bench fuzz soak soak-replicas clean
+.PHONY: all run test tools build image lint bench bench-load fuzz soak soak-replicas clean
 
 all: build
 
@@ -112,6 +112,11 @@ lint:
 ## bench: Go benchmarks with a baseline in the same run; prints ratios
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
+
+## bench-load: tokenwall against nginx and a bare Go proxy under wrk and h2load on loopback (installs them when missing); writes BENCHMARKS.md (BENCH_LOAD_QUICK=1: 1 round of 2 s; KEEP=1 keeps the scrubbed temp dir)
+bench-load: tools build
+	bash bench/load/deps.sh
+	BENCH_LOAD_QUICK=$(BENCH_LOAD_QUICK) KEEP=$(KEEP) $(GO) run ./bench/load -out $(CURDIR)/BENCHMARKS.md
 
 clean:
 	rm -rf $(BIN) $(ARTIFACTS) .dev

@@ -28,7 +28,9 @@ func FreePort() (int, error) {
 // on the port after its API port.
 func freePortPair() (int, error) {
 	var last error
-	for range 20 {
+	// Many tries: on a machine with thousands of connections open (a load test beside the tests)
+	// most ports next to a free one are taken.
+	for range 500 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, fmt.Errorf("devstack: find a free port: %w", err)

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"html"
 	"io"
+	"math"
 	"net/url"
 	"strings"
 
@@ -49,18 +50,23 @@ func Rewrite(w io.Writer, r io.Reader, inv *Inventory, base *url.URL, nonce stri
 }
 
 func newRewriter(w io.Writer, r io.Reader, inv *Inventory, base *url.URL, nonce string, maxBytes int64) *rewriter {
+	return newRewriterTo(bufio.NewWriterSize(w, 16<<10), r, inv, base, nonce, maxBytes)
+}
+
+func newRewriterTo(out *bufio.Writer, r io.Reader, inv *Inventory, base *url.URL, nonce string, maxBytes int64) *rewriter {
 	in := &limitReader{r: r, max: maxBytes}
 	z := xhtml.NewTokenizer(in)
 	z.SetMaxBuf(maxTokenBytes)
-	rw := &rewriter{out: bufio.NewWriterSize(w, 16<<10), in: in, z: z, inv: inv, base: base, nonce: nonce}
+	rw := &rewriter{out: out, in: in, z: z, inv: inv, base: base, nonce: nonce}
 	z.SetBeforeRefill(rw.flushPending)
 	return rw
 }
 
 // rewriter is one run of Rewrite.
 type rewriter struct {
-	out  *bufio.Writer
-	werr error
+	out     *bufio.Writer
+	werr    error
+	written int64 // bytes handed to out
 	// pending is the Raw bytes of the latest tokens, which go through unchanged and are
 	// not written yet: one slice of the tokenizer's buffer, written at once before the
 	// tokenizer refills it (SetBeforeRefill) or before anything else is written.
@@ -112,18 +118,34 @@ func (rw *rewriter) loop() error {
 	if rw.in.max <= 0 {
 		return fmt.Errorf("pages: the page limit %d is not positive", rw.in.max)
 	}
-	for rw.werr == nil {
-		if done, err := rw.step(); done {
-			return err
-		}
+	if done, err := rw.steps(math.MaxInt64); done {
+		return err
 	}
 	return rw.werr
 }
 
-// step rewrites the next token; done reports the end of the page (err nil) or a failure.
-func (rw *rewriter) step() (done bool, err error) {
+// steps rewrites tokens until it has written limit bytes, counting the pending ones, or
+// a write failed; done reports the end of the page (err nil) or a failure.
+func (rw *rewriter) steps(limit int64) (done bool, err error) {
 	z := rw.z
-	tt := z.Next()
+	for rw.werr == nil && rw.written+int64(len(rw.pending)) < limit {
+		switch tt := z.Next(); {
+		case rw.holding || tt == xhtml.ErrorToken || tt == xhtml.StartTagToken || tt == xhtml.SelfClosingTagToken:
+			if done, err := rw.step(tt); done {
+				return true, err
+			}
+		default:
+			// Most tokens: text, end tags, comments.
+			rw.pass(z.Raw())
+		}
+	}
+	return false, nil
+}
+
+// step rewrites the token Next returned as tt; done reports the end of the page (err nil)
+// or a failure.
+func (rw *rewriter) step(tt xhtml.TokenType) (done bool, err error) {
+	z := rw.z
 	if rw.holding {
 		// The token after a script start tag is its text, unless the element is empty.
 		if tt == xhtml.TextToken {
@@ -184,23 +206,28 @@ func (rw *rewriter) unparsed() error {
 }
 
 // pass writes the Raw bytes of a token that goes through unchanged: it adds them to
-// pending when they follow it in the tokenizer's buffer, as they do but after a refill.
+// pending, which they follow in the tokenizer's buffer unless a refill came between.
 func (rw *rewriter) pass(raw []byte) {
-	if len(raw) == 0 {
-		return
-	}
 	rw.work += int64(len(raw))
-	if n := len(rw.pending); n > 0 && cap(rw.pending)-n >= len(raw) && &rw.pending[:n+1][n] == &raw[0] {
-		rw.pending = rw.pending[:n+len(raw)]
+	if p := rw.pending; len(p) > 0 && len(raw) > 0 && cap(p)-len(p) >= len(raw) && &p[:len(p)+1][len(p)] == &raw[0] {
+		rw.pending = p[:len(p)+len(raw)]
 		return
 	}
-	rw.flushPending()
-	rw.pending = raw
+	rw.passApart(raw)
+}
+
+// passApart is pass for bytes that do not follow pending.
+func (rw *rewriter) passApart(raw []byte) {
+	if len(raw) > 0 {
+		rw.flushPending()
+		rw.pending = raw
+	}
 }
 
 // flushPending writes the pending bytes.
 func (rw *rewriter) flushPending() {
 	if len(rw.pending) > 0 && rw.werr == nil {
+		rw.written += int64(len(rw.pending))
 		_, rw.werr = rw.out.Write(rw.pending)
 	}
 	rw.pending = nil
@@ -210,6 +237,7 @@ func (rw *rewriter) write(b []byte) {
 	rw.flushPending()
 	if rw.werr == nil && len(b) > 0 {
 		rw.work += int64(len(b))
+		rw.written += int64(len(b))
 		_, rw.werr = rw.out.Write(b)
 	}
 }
@@ -218,6 +246,7 @@ func (rw *rewriter) writeString(s string) {
 	rw.flushPending()
 	if rw.werr == nil {
 		rw.work += int64(len(s))
+		rw.written += int64(len(s))
 		_, rw.werr = rw.out.WriteString(s)
 	}
 }
@@ -275,9 +304,10 @@ func (rw *rewriter) settle(text []byte) {
 		if !h.hasSrc {
 			v = h.href
 		}
-		s.Src = rw.resolve(v)
+		u := rw.absolute(v)
+		s.Src = resolved(u, v)
 		if h.hasSrc {
-			integrity, s.Listed = rw.inv.External(rw.absolute(v))
+			integrity, s.Listed = rw.inv.External(u)
 		}
 		switch {
 		case !blank(text):
@@ -390,9 +420,9 @@ func (rw *rewriter) absolute(v []byte) *url.URL {
 	return u
 }
 
-// resolve is the Script.Src of a src or href attribute.
-func (rw *rewriter) resolve(v []byte) string {
-	if u := rw.absolute(v); u != nil {
+// resolved is the Script.Src of a src or href attribute v, given u, rw.absolute(v).
+func resolved(u *url.URL, v []byte) string {
+	if u != nil {
 		return cut(normalURL(u), maxKept)
 	}
 	if s := strings.TrimSpace(string(v)); s != "" {
@@ -480,7 +510,7 @@ func dataBlock(typ []byte) bool {
 // the Result.
 type Reader struct {
 	rw    *rewriter
-	buf   bytes.Buffer
+	out   readerOut
 	body  io.Closer
 	done  func(Result, error)
 	ended bool
@@ -491,40 +521,49 @@ type Reader struct {
 // Rewrite; done may be nil.
 func NewReader(body io.ReadCloser, inv *Inventory, base *url.URL, nonce string, maxBytes int64, done func(Result, error)) *Reader {
 	p := &Reader{body: body, done: done}
-	p.rw = newRewriter(&p.buf, body, inv, base, nonce, maxBytes)
+	// The bytes that go through unchanged reach out in long runs, which the small buffer
+	// passes on without copying; it only gathers the pieces of a rewritten script tag.
+	p.rw = newRewriterTo(bufio.NewWriterSize(&p.out, 256), body, inv, base, nonce, maxBytes)
 	if maxBytes <= 0 {
 		p.end(fmt.Errorf("pages: the page limit %d is not positive", maxBytes))
 	}
 	return p
 }
 
+// readerChunk is the most a Reader rewrites before a Read returns.
+const readerChunk = 16 << 10
+
 // Read returns the rewritten page.
 func (p *Reader) Read(b []byte) (int, error) {
-	for p.buf.Len() == 0 && !p.ended {
-		done, err := p.rw.step()
+	if p.out.over.Len() > 0 || len(b) == 0 {
+		return p.out.over.Read(b)
+	}
+	// Rewrite into b itself until it is full: the runs of bytes that go through unchanged
+	// are copied once, from the tokenizer's buffer to b.
+	p.out.dst = b[:0]
+	if !p.ended {
+		// Nothing is left in out or pending from the last Read, and over is empty. As
+		// much as readerChunk at a time, so that a slow page still streams.
+		done, err := p.rw.steps(p.rw.written + int64(min(len(b), readerChunk)))
 		if done || p.rw.werr != nil {
 			if err == nil {
 				err = p.rw.werr
 			}
 			p.end(err)
-			break
-		}
-		if p.rw.out.Buffered()+len(p.rw.pending) >= len(b) {
+		} else {
 			p.rw.flushPending()
 			_ = p.rw.out.Flush()
 		}
 	}
-	if p.buf.Len() == 0 && !p.ended {
-		p.rw.flushPending()
-		_ = p.rw.out.Flush()
-	}
-	if p.buf.Len() > 0 {
-		return p.buf.Read(b)
+	n := len(p.out.dst)
+	p.out.dst = nil
+	if n > 0 {
+		return n, nil
 	}
 	return 0, p.err
 }
 
-// end finishes the page: what is buffered is flushed into buf, and done is called.
+// end finishes the page: what is buffered is written out, and done is called.
 func (p *Reader) end(err error) {
 	res, err := p.rw.finish(err)
 	p.ended = true
@@ -539,3 +578,23 @@ func (p *Reader) end(err error) {
 
 // Close closes the page body.
 func (p *Reader) Close() error { return p.body.Close() }
+
+// readerOut is where a Reader's rewriter writes: into the slice Read was given while it
+// has room, and past that into over, which the next Reads empty first.
+type readerOut struct {
+	dst  []byte // what Read's slice holds so far; its capacity is the slice's length
+	over bytes.Buffer
+}
+
+func (o *readerOut) Write(b []byte) (int, error) {
+	n := len(b)
+	if o.over.Len() == 0 {
+		m := copy(o.dst[len(o.dst):cap(o.dst)], b)
+		o.dst = o.dst[:len(o.dst)+m]
+		b = b[m:]
+	}
+	if len(b) > 0 {
+		o.over.Write(b)
+	}
+	return n, nil
+}

@@ -74,12 +74,20 @@ func (z *Tokenizer) readTagFast(saveAttr bool) bool {
 			case '>':
 			case '\'', '"':
 				i++
-				j := bytes.IndexByte(b[i:], q)
-				if j < 0 {
-					return false
+				valStart = i
+				// Most values are short: look at a few bytes before paying for
+				// bytes.IndexByte's setup.
+				for n := min(len(b), i+16); i < n && b[i] != q; i++ {
 				}
-				valStart, valEnd = i, i+j
-				i += j + 1
+				if i >= len(b) || b[i] != q {
+					j := bytes.IndexByte(b[i:], q)
+					if j < 0 {
+						return false
+					}
+					i += j
+				}
+				valEnd = i
+				i++
 			default:
 				valStart = i
 				i++
@@ -97,7 +105,11 @@ func (z *Tokenizer) readTagFast(saveAttr bool) bool {
 		}
 		z.pendingAttr = [2]span{{keyStart, keyEnd}, {valStart, valEnd}}
 		if saveAttr && keyStart != keyEnd {
-			z.savePendingAttr()
+			if len(z.attr) == 0 {
+				z.attr = append(z.attr, z.pendingAttr)
+			} else {
+				z.savePendingAttr()
+			}
 		}
 		for i < len(b) && space[b[i]] {
 			i++
@@ -110,3 +122,30 @@ func (z *Tokenizer) readTagFast(saveAttr bool) bool {
 
 // space is the bytes skipWhiteSpace skips.
 var space = [256]bool{' ': true, '\n': true, '\r': true, '\t': true, '\f': true}
+
+// nextTag is Next for a start or end tag that begins the token, whose first bytes ("<a"
+// or "</a") are buffered: the common case, which the loop in Next reaches through a
+// skipTo and two readBytes. It returns false, having taken nothing, for anything else.
+func (z *Tokenizer) nextTag() (TokenType, bool) {
+	i, b := z.raw.end, z.buf[:z.lim]
+	if i+2 >= len(b) || b[i] != '<' {
+		return ErrorToken, false
+	}
+	switch c := b[i+1]; {
+	case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		z.raw.end = i + 2
+		z.tt = z.readStartTag()
+		return z.tt, true
+	case c == '/':
+		if c := b[i+2]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
+			z.raw.end = i + 3
+			z.readTag(false)
+			z.tt = EndTagToken
+			if z.err != nil {
+				z.tt = ErrorToken
+			}
+			return z.tt, true
+		}
+	}
+	return ErrorToken, false
+}

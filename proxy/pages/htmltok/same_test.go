@@ -79,11 +79,12 @@ type options struct {
 	notRawText bool   // NextIsNotRawText after every start tag
 	tagName    bool   // call TagName before TagAttr
 	partial    bool   // read only the first attribute of a tag
+	refill     bool   // SetBeforeRefill on the fork, checking the earlier tokens' Raw bytes
 }
 
 func (o options) String() string {
-	return fmt.Sprintf("reader %s seed %d, maxBuf %d, context %q, cdata %t, notRawText %t, tagName %t, partial %t",
-		o.reader, o.seed, o.maxBuf, o.context, o.cdata, o.notRawText, o.tagName, o.partial)
+	return fmt.Sprintf("reader %s seed %d, maxBuf %d, context %q, cdata %t, notRawText %t, tagName %t, partial %t, refill %t",
+		o.reader, o.seed, o.maxBuf, o.context, o.cdata, o.notRawText, o.tagName, o.partial, o.refill)
 }
 
 // contexts are the contextTags the tests try.
@@ -100,6 +101,7 @@ func optionsFrom(seed uint64, maxBuf int, flags uint16) options {
 		notRawText: flags&(1<<7) != 0,
 		tagName:    flags&(1<<8) != 0,
 		partial:    flags&(1<<9) != 0,
+		refill:     flags&(1<<10) != 0,
 	}
 }
 
@@ -171,16 +173,33 @@ func describe(z tokenizer, tt html.TokenType, o options, keep *[]kept) string {
 const maxSteps = 1 << 20
 
 // same runs both tokenizers over in and returns "" or the first difference. It also
-// fails if a TagAttr slice of the fork changed after Next.
+// fails if a TagAttr slice of the fork changed after Next, or, with o.refill, if the Raw
+// bytes of a token since the last call of the BeforeRefill hook changed before it.
 func same(in []byte, o options) string {
+	var raws []kept // the fork's Raw slices since the hook last ran, as describe left them
+	var refillErr string
 	run := func(newTok func(io.Reader, string) tokenizer, keep *[]kept) []string {
 		z := newTok(newTestReader(in, o.reader, o.seed), o.context)
 		z.SetMaxBuf(o.maxBuf)
 		z.AllowCDATA(o.cdata)
+		fork, isFork := z.(*htmltok.Tokenizer)
+		if isFork && o.refill {
+			fork.SetBeforeRefill(func() {
+				for _, r := range raws {
+					if !bytes.Equal(r.got, r.was) && refillErr == "" {
+						refillErr = fmt.Sprintf("a Raw slice changed from %q to %q before the refill hook", r.was, r.got)
+					}
+				}
+				raws = raws[:0]
+			})
+		}
 		var out []string
 		for range maxSteps {
 			tt := z.Next()
 			out = append(out, describe(z, tt, o, keep))
+			if isFork && o.refill {
+				raws = append(raws, kept{z.Raw(), bytes.Clone(z.Raw())})
+			}
 			if tt == html.ErrorToken {
 				break
 			}
@@ -205,5 +224,5 @@ func same(in []byte, o options) string {
 			return fmt.Sprintf("a TagAttr slice changed from %q to %q", k.was, k.got)
 		}
 	}
-	return ""
+	return refillErr
 }

@@ -1105,6 +1105,9 @@ func (z *Tokenizer) Next() TokenType {
 	}
 	z.textIsRaw = false
 	z.convertNUL = false
+	if tt, ok := z.nextTag(); ok {
+		return tt
+	}
 
 loop:
 	for {

@@ -129,7 +129,7 @@ func TestSameAsXNet(t *testing.T) {
 			in := []byte(tc.in)
 			for kind := range readerKinds {
 				for _, maxBuf := range []int{0, 1, 2, 3, 5, 8, 13, 64, len(in), len(in) + 1} {
-					for flags := range uint16(4) {
+					for flags := range uint16(8) {
 						o := optionsFrom(uint64(maxBuf), maxBuf, uint16(kind)|flags<<8)
 						runs++
 						if diff := same(in, o); diff != "" {

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// wrkOutput is wrk 4.1.0's output with --latency.
+const wrkOutput = `Running 5s test @ https://127.0.0.1:40001/
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     4.21ms    1.10ms  30.52ms   88.12%
+    Req/Sec    15.28k   512.33    16.01k    72.00%
+  Latency Distribution
+     50%    3.98ms
+     75%    4.51ms
+     90%    5.20ms
+     99%  850.00us
+  76012 requests in 5.00s, 88.80MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  15201.77
+Transfer/sec:     17.76MB
+`
+
+// h2loadOutput is h2load 1.52.0's summary.
+const h2loadOutput = `starting benchmark...
+spawning thread #0: 64 total client(s). Timing-based test with 0s of warm-up time and 5s of main duration for thread #0.
+Main benchmark duration is started for thread #0.
+finished in 5.00s, 20123.40 req/s, 22.10MB/s
+requests: 100617 total, 100681 started, 100617 done, 100610 succeeded, 7 failed, 0 errored, 0 timeout
+status codes: 100610 2xx, 0 3xx, 3 4xx, 0 5xx
+traffic: 110.52MB (115887416) total, 1.02MB (1066521) headers (space savings 91.23%), 98.26MB (103031808) data
+                     min         max         mean         sd        +/- sd
+time for request:      312us     45.12ms     31.70ms      3.01ms    80.11%
+`
+
+func TestParseWrk(t *testing.T) {
+	r, err := parseWrk(wrkOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := loadResult{Requests: 76012, Errors: 7, Seconds: 5, RPS: 15201.77, P50ms: 3.98, P99ms: 0.85}
+	if !approxEqual(r.RPS, want.RPS) || !approxEqual(r.P50ms, want.P50ms) || !approxEqual(r.P99ms, want.P99ms) || !approxEqual(r.Seconds, want.Seconds) ||
+		r.Requests != want.Requests || r.Errors != want.Errors {
+		t.Errorf("parseWrk = %+v, want %+v", r, want)
+	}
+}
+
+func TestParseWrkRefusesOutputWithoutLatency(t *testing.T) {
+	for _, tc := range []struct {
+		name, out string
+	}{
+		{name: "no distribution", out: strings.Replace(wrkOutput, "     50%    3.98ms\n", "", 1)},
+		{name: "no requests", out: "unable to connect to 127.0.0.1:1 Connection refused\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := parseWrk(tc.out); err == nil {
+				t.Error("parseWrk accepted incomplete output")
+			}
+		})
+	}
+}
+
+func TestParseH2load(t *testing.T) {
+	r, err := parseH2load(h2loadOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests != 100610 || r.Errors != 10 || !approxEqual(r.RPS, 20123.40) || !approxEqual(r.Seconds, 5) {
+		t.Errorf("parseH2load = %+v", r)
+	}
+	if _, err := parseH2load("no server\n"); err == nil {
+		t.Error("parseH2load accepted output without a summary")
+	}
+}
+
+func TestH2loadLatencies(t *testing.T) {
+	var b strings.Builder
+	// 100 answered requests of 1..100 ms, and one 502 of 900 ms that must not count.
+	for i := 1; i <= 100; i++ {
+		b.WriteString("1764770000000000\t200\t" + strconv.Itoa(i*1000) + "\n")
+	}
+	b.WriteString("1764770000000000\t502\t900000\n")
+	lat, err := h2loadLatencies(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lat) != 100 {
+		t.Fatalf("%d latencies, want 100", len(lat))
+	}
+	if p50, p99 := percentile(lat, 50), percentile(lat, 99); p50 != 50 || p99 != 99 {
+		t.Errorf("p50 %v p99 %v, want 50 and 99", p50, p99)
+	}
+	if _, err := h2loadLatencies("1\tOK\t2\n"); err == nil {
+		t.Error("accepted a bad line")
+	}
+}
+
+func TestPercentileAndMedian(t *testing.T) {
+	if !math.IsNaN(percentile(nil, 50)) || !math.IsNaN(median(nil)) {
+		t.Error("empty input is not NaN")
+	}
+	if got := percentile([]float64{5}, 99); got != 5 {
+		t.Errorf("percentile of one = %v", got)
+	}
+	if got := median([]float64{3, 1, 2, 10}); got != 2.5 {
+		t.Errorf("median = %v, want 2.5", got)
+	}
+	if got := median([]float64{math.NaN(), 4, 1, 7}); got != 4 {
+		t.Errorf("median with a run that measured nothing = %v, want 4", got)
+	}
+}
+
+func TestParseMallocsAndRSS(t *testing.T) {
+	prom := "# HELP go_memstats_mallocs_total Total number of heap objects allocated.\n# TYPE go_memstats_mallocs_total counter\ngo_memstats_mallocs_total 1.234567e+06\n"
+	for _, tc := range []struct {
+		name, text string
+		want       float64
+	}{
+		{name: "prometheus", text: prom, want: 1234567},
+		{name: "bare proxy", text: "mallocs 42\n", want: 42},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseMallocs(tc.text)
+			if err != nil || got != tc.want {
+				t.Errorf("parseMallocs = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := parseMallocs("go_gc_duration_seconds 1\n"); err == nil {
+		t.Error("parseMallocs found a count that is not there")
+	}
+	kib, err := parseVmRSS("Name:\tnginx\nVmPeak:\t  100 kB\nVmRSS:\t   12345 kB\n")
+	if err != nil || kib != 12345 {
+		t.Errorf("parseVmRSS = %d, %v", kib, err)
+	}
+}
+
+// sampleReport is a run in which tokenwall meets some targets and misses others.
+func sampleReport() *report {
+	r := &report{date: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), command: "make bench-load",
+		settings:   settings{rounds: 1, duration: 5 * time.Second, conns: 64, streams: 10, tokenizeClients: []int{4, 64}, idleConns: 1000},
+		machine:    machine{nproc: 2, cpu: "Test CPU", kernel: "6.1.0", goVer: "go1.26.0", tools: []string{"wrk 4.1.0"}},
+		loadBefore: "0.10 0.20 0.30", loadAfter: "1.00 1.10 1.20"}
+	add := func(target, proto string, rps, p50, p99, allocs float64) {
+		r.pass = append(r.pass, passSample{target: target, proto: proto, allocsPerReq: allocs,
+			loadResult: loadResult{Requests: int(rps * 5), Seconds: 5, RPS: rps, P50ms: p50, P99ms: p99}})
+	}
+	add(nameNginx, protoH1, 40000, 1.5, 3, nan())
+	add(nameBare, protoH1, 20000, 3, 6, 60)
+	add(nameTokenwall, protoH1, 19000, 3.2, 7, 90)
+	add(nameNginx, protoH2, 50000, 10, 20, nan())
+	add(nameBare, protoH2, 30000, 20, 40, nan())
+	add(nameTokenwall, protoH2, 20000, 30, 60, nan())
+	for _, c := range []int{4, 64} {
+		r.tokenize = append(r.tokenize,
+			tokenizeSample{target: modeTokenwall, clients: c, tokenizeResult: tokenizeResult{Requests: 1000, Seconds: 5, P50ms: 2.5, P99ms: 6}},
+			tokenizeSample{target: modeDirect, clients: c, tokenizeResult: tokenizeResult{Requests: 1500, Seconds: 5, P50ms: 2, P99ms: 4}})
+	}
+	r.rss = []rssSample{{target: nameTokenwall, idleKiB: 40 << 10, heldKiB: 70 << 10, held: 1000},
+		{target: nameBare, idleKiB: 10 << 10, heldKiB: 40 << 10, held: 1000}}
+	return r
+}
+
+func TestMarkdownRatiosAndVerdicts(t *testing.T) {
+	md := sampleReport().markdown()
+	for _, want := range []string{
+		"| HTTP/1.1 | req/s | 19,000 (19,000–19,000) | 20,000 (20,000–20,000) | 40,000 (40,000–40,000) | 0.95× | 0.47× |",
+		"| HTTP/1.1 | heap allocs/request | 90.0 | 60.0 | n/a | 1.50× | n/a |",
+		"| pass-through ≥ 0.9× bare Go (HTTP/1.1 req/s) | 0.95× | PASS |",
+		"| pass-through ≥ 0.9× bare Go (HTTP/2 req/s) | 0.67× | FAIL |",
+		"| stretch: pass-through ≥ 0.5× nginx (HTTP/1.1 req/s) | 0.47× | FAIL |",
+		"| 4 | **added by tokenwall** | 0.67× | **+0.50** | **+2.00** | |",
+		"| tokenization adds ≤ 1 ms at p50 over the direct calls, 4 clients (p99 reported) | +0.50 ms at p50, +2.00 ms at p99 | PASS |",
+		"| RSS ≤ 64 MiB with 1000 idle keep-alive connections | 70.0 MiB | FAIL |",
+		"| nginx | n/a | n/a | 0 | n/a | n/a |",
+		"| heap allocations per pass-through request ≤ 1.1× the bare proxy's | 90.0 / 60.0 = 1.50× | FAIL |",
+		"| date | 2026-12-03 12:00 UTC |",
+		"| CPU | Test CPU |",
+		"**These are not final figures.**",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n%s", want, md)
+		}
+	}
+}
+
+func TestMarkdownWithoutFiguresSaysNotMeasured(t *testing.T) {
+	r := sampleReport()
+	r.pass, r.tokenize, r.rss = nil, nil, nil
+	r.notes = []string{"RSS of nginx: refused"}
+	md := r.markdown()
+	if n := strings.Count(md, "| NOT MEASURED |"); n != 7 {
+		t.Errorf("%d targets NOT MEASURED, want all 7\n%s", n, md)
+	}
+	if strings.Contains(md, "| PASS |") || strings.Contains(md, "| FAIL |") {
+		t.Errorf("a verdict without figures\n%s", md)
+	}
+	if !strings.Contains(md, "- RSS of nginx: refused") {
+		t.Error("notes missing")
+	}
+}
+
+func approxEqual(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
