@@ -321,3 +321,18 @@ func TestCSPReportEndpoint(t *testing.T) {
 		t.Errorf("%d records for %d inline and %d beacon reports; want at most 3 for 30 and 1", len(recs), inline, beacon)
 	}
 }
+
+// TestBlockedPageStillAuditsACardInTheQuery: a card in the query of a withheld page is the
+// guard's: refused 400 and recorded, as on any other path.
+func TestBlockedPageStillAuditsACardInTheQuery(t *testing.T) {
+	h, _ := pageHarness(t, config.PageBlock) // no baseline: withheld
+	if resp, _ := h.do(mustRequest(t, http.MethodGet, h.url+"/pay-page")); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a page without a baseline under on_change block: %d; want 503", resp.StatusCode)
+	}
+	if resp, _ := h.do(mustRequest(t, http.MethodGet, h.url+"/pay-page?n=4242424242424242")); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a card in the query of a withheld page: %d; want 400", resp.StatusCode)
+	}
+	if n := len(h.events(audit.EventCardEscapeBlocked)); n != 1 {
+		t.Errorf("%d card_escape_blocked records; want 1", n)
+	}
+}

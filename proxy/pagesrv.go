@@ -78,6 +78,11 @@ func (s *Server) paymentPage(pg *pages.Page) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if s.pages.Blocked(r.Context(), pg) {
+			// A card in the path, query or headers is the guard's to refuse and audit,
+			// blocked page or not: passthrough refuses it before anything is forwarded.
+			if CardEscape(r, nil) != "" && !s.alertOnly(r.URL.Path) {
+				return s.passthrough(c)
+			}
 			s.metrics.pageBlocked.WithLabelValues(pg.Config.Path).Inc()
 			return writeBlocked(c.Response())
 		}
