@@ -85,11 +85,6 @@ words:
 		// starts of prefixed secrets, which may be false (prefixStart decides).
 		x, y := words8(src, w)
 		m := between(x, 0x2F, 0x3E)
-		// Digits that start nothing are dropped at once (digitsMayMatter): most words
-		// of a log line that hold digits hold only short runs (a hex id, an address).
-		if d := between(x, 0x2F, 0x3A); d != 0 && w >= 2 && w+16 <= n && !digitsMayMatter(src, w, x, d) {
-			m &^= d
-		}
 		if prefixed {
 			m |= prefixStarts(x, y)
 		}
@@ -101,11 +96,31 @@ words:
 			m &= m - 1
 			switch classes[src[j]] {
 			case clsDigit:
-				// Most digit runs in logs are plainly nothing (plainRun): they are passed over
-				// here; digits examines the rest.
-				e, plain := plainRun(src, j)
-				if !plain {
+				// Most digit runs in logs are plainly nothing: fewer than nine digits in
+				// groups of fewer than eight (a date, a status, part of a hex id), not after
+				// two capital letters (an IBAN's country code). They are passed over here,
+				// eight bytes at a time; digits examines the rest.
+				if j >= 2 && isUpper(src[j-1]) && isUpper(src[j-2]) {
 					return j
+				}
+				e, total := j, 0
+				for {
+					if e+8 > n {
+						return j
+					}
+					nd := ^between(binary.LittleEndian.Uint64(src[e:]), 0x2F, 0x3A) & highs
+					if nd == 0 {
+						return j
+					}
+					g := bits.TrailingZeros64(nd) >> 3
+					if total += g; total >= 9 {
+						return j
+					}
+					e += g
+					if !mayJoin[src[e]] || !joinsDigits(src, e) {
+						break
+					}
+					e += separatorAt(src, e)
 				}
 				if e >= w+8 {
 					w = e - 8
@@ -138,103 +153,6 @@ words:
 		}
 	}
 	return n
-}
-
-// plainRun reads the run of digit groups from the digit at j and reports whether digits
-// would find nothing in it, and where it ends. A run is plainly nothing when it is not after
-// two capital letters (an IBAN's country code) and either holds fewer than nine digits (a
-// date, a status, part of a hex id) or is one group whose length no issuer of its first
-// digit uses and that is not nine digits long (a routing number): a millisecond timestamp's
-// 13 digits after a 1. Every card is a window of whole groups, an SSN three groups. After
-// "%" the first two digits may be an escaped space's, which digits skips: such a run of
-// nine digits or more is left to it.
-func plainRun(src []byte, j int) (int, bool) {
-	if j >= 2 && isUpper(src[j-1]) && isUpper(src[j-2]) {
-		return j, false
-	}
-	n := len(src)
-	e, total := j, 0
-	for {
-		g := digitsEnd(src, e)
-		total += g - e
-		e = g
-		if e >= n || !mayJoin[src[e]] || !joinsDigits(src, e) {
-			break
-		}
-		if total >= 9 {
-			return j, false // groups enough for a card, an SSN or a routing number
-		}
-		e += separatorAt(src, e)
-	}
-	if total < 9 {
-		return e, true
-	}
-	if e-j != total || total == 9 || issuerLengths[src[j]-'0']&(1<<total) != 0 || j > 0 && src[j-1] == '%' {
-		return j, false
-	}
-	return e, true
-}
-
-// digitsEnd returns the end of the digits from i, read eight bytes at a time.
-func digitsEnd(src []byte, i int) int {
-	for ; i+8 <= len(src); i += 8 {
-		if nd := ^between(binary.LittleEndian.Uint64(src[i:]), 0x2F, 0x3A) & highs; nd != 0 {
-			return i + bits.TrailingZeros64(nd)>>3
-		}
-	}
-	for i < len(src) && isDigit(src[i]) {
-		i++
-	}
-	return i
-}
-
-// digitsMayMatter is the test nextStop makes of the digits of the eight bytes x at src[w:]
-// (d marks them): may one of them start a run that plainRun would not call plainly nothing?
-// When not, they are dropped all at once. Such a run holds nine digits or more in groups
-// joined by " ", "-", "+" or "%20", so it spans nine bytes or more of digits and those
-// separators: from a digit of x it runs to the end of x and on into the next word
-// (runCrosses). Or it is an IBAN's, after two capital letters. The test may
-// say yes for nothing (nextStop then reads the runs one by one), never no for something.
-// It wants 2 <= w and w+16 <= len(src).
-func digitsMayMatter(src []byte, w int, x, d uint64) bool {
-	// A run from a digit of x that ends in x (its last byte is no digit nor separator) is
-	// short: the common case, read first.
-	if joinOrDigit[src[w+7]] && runCrosses(src, w, x, d) {
-		return true
-	}
-	u := between(binary.LittleEndian.Uint64(src[w-1:]), 0x40, 0x5B) & d
-	return u != 0 && between(binary.LittleEndian.Uint64(src[w-2:]), 0x40, 0x5B)&u != 0
-}
-
-// runCrosses reports whether a run of digits and separators from a digit of x at src[w:]
-// (d marks them) may span nine bytes: to the end of x, then into the next word, through
-// nine digits or into a separator.
-func runCrosses(src []byte, w int, x, d uint64) bool {
-	// t: how many bytes end x in a run of digits and separators; a digit among them starts
-	// reach bytes before the end.
-	t := bits.LeadingZeros64(^(sepDigits(x)|d)&highs) >> 3
-	dt := d >> (64 - 8*t) << (64 - 8*t)
-	if t == 0 || dt == 0 {
-		return false
-	}
-	reach := 8 - bits.TrailingZeros64(dt)>>3
-	lead := bits.TrailingZeros64(^between(binary.LittleEndian.Uint64(src[w+8:]), 0x2F, 0x3A)&highs) >> 3
-	return reach+lead >= 9 || lead < 8 && mayJoin[src[w+8+lead]]
-}
-
-// joinOrDigit marks the digits and the bytes that may start a digit-group separator.
-var joinOrDigit = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = mayJoin[c] || isDigit(byte(c))
-	}
-	return t
-}()
-
-// sepDigits marks the digits of x and the bytes that may join two digit groups: " ", "-",
-// "+" and "%" (the first byte of "%20").
-func sepDigits(x uint64) uint64 {
-	return between(x, 0x2F, 0x3A) | exactZeroBytes(x^ones*' ') | exactZeroBytes(x^ones*'-') |
-		exactZeroBytes(x^ones*'+') | exactZeroBytes(x^ones*'%')
 }
 
 // words8 returns the eight bytes of src at w and the eight at w+1, zero-padded at the end.

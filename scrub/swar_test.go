@@ -2,7 +2,6 @@ package scrub
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 )
@@ -77,31 +76,6 @@ func TestMayMatchMatchesByteByByte(t *testing.T) {
 			want := got > 0 && (has(&keys.filter3, packedHash(t4&0xFFFFFF, got >= 3)) || has(&keys.filter4, packedHash(t4, got >= 4)))
 			if keys.mayMatch(src, lo, i) != want {
 				t.Fatalf("mayMatch(%q, lo %d) = %v, want %v", src, lo, !want, want)
-			}
-		}
-	}
-}
-
-// digitsMayMatter lets nextStop drop every digit of a word at once; it must never drop one
-// from which plainRun would not call the run plainly nothing.
-func TestDigitsMayMatterKeepsEveryRunThatMatters(t *testing.T) {
-	alphabet := []byte("0123456789012345 -+%AZQaz.\"_:")
-	r := rand.New(rand.NewPCG(5, 6))
-	for range 300_000 {
-		src := make([]byte, 18+r.IntN(14))
-		for i := range src {
-			src[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		for w := 2; w+16 <= len(src); w++ {
-			x := binary.LittleEndian.Uint64(src[w:])
-			d := between(x, 0x2F, 0x3A)
-			if d == 0 || digitsMayMatter(src, w, x, d) {
-				continue
-			}
-			for j := w; j < w+8; j++ {
-				if _, plain := plainRun(src, j); isDigit(src[j]) && !plain {
-					t.Fatalf("digitsMayMatter(%q, %d) drops the digit at %d, which starts a run that matters", src, w, j)
-				}
 			}
 		}
 	}
