@@ -75,21 +75,32 @@ func (s *Scrubber) appendFindings(dst []Finding, pre, src []byte) []Finding {
 // is none): a digit or a ":" or "=", or, when prefixed is true, the first byte of the two
 // that begin every prefixed secret ("k_", "c_", "hv", "be" in any case). It passes over
 // the rest itself: the digit runs that are plainly nothing and the keys the filter rejects.
-// Most anchors in a log line are of that kind, so this loop is kept small.
+// Most anchors in a log line are of that kind, so this loop is kept small: it reads the flags
+// of eight bytes at once (byteFlags) and drops a word's short digit runs in one step
+// (shortRuns), before it looks at any anchor left one by one.
 func (t *keyTable) nextStop(src []byte, i, next int, prefixed bool) int {
 	n := len(src)
 words:
 	for w := i; w < n; w += 8 {
-		// m marks (bit 7 of each byte) the anchors in src[w:w+8]: 0x30–0x3D, digits, ":"
-		// and "=" in one range, with ";" and "<" which the class lookup drops, and the
-		// starts of prefixed secrets, which may be false (prefixStart decides).
-		x, y := words8(src, w)
-		m := between(x, 0x2F, 0x3E)
-		if prefixed {
-			m |= prefixStarts(x, y)
+		// f0 holds the flags of src[w:w+8], f1 those of src[w+1:w+9] (see byteFlags), zero
+		// past the end of src. m marks (bit 7 of each byte) the anchors among the first eight:
+		// digits, ":" and "=", and the first bytes of the pairs that begin a prefixed secret.
+		var f0, f1 uint64
+		if w+9 <= n {
+			f0 = flagsOf(src[w : w+8])
+			f1 = f0>>8 | uint64(byteFlags[src[w+8]])<<56
+		} else {
+			f0 = flagsTail(src[w:])
+			f1 = f0 >> 8
 		}
-		if w+8 > n {
-			m &= 1<<(8*(n-w)) - 1
+		m := f0 & highs
+		if prefixed {
+			m |= pairStarts(f0, f1)
+		}
+		// Most digit runs are short and plainly nothing; those of this word are dropped at
+		// once, away from the end of src, where the rule below stops at any run.
+		if d := f0 << 1 & highs; d != 0 && w+16 <= n {
+			m &^= shortRuns(d, f0<<8|flagsAt(src, w-1), f0, f1)
 		}
 		for m != 0 {
 			j := w + bits.TrailingZeros64(m)>>3
@@ -155,6 +166,115 @@ words:
 	return n
 }
 
+// Byte flags, one byte of flags for each byte of text, so that nextStop reads the flags of
+// eight bytes of text as one word (flagsOf) and finds those it wants with a mask.
+const (
+	flagAnchor = 0x80 // a digit, ":" or "=": bit 7, where a mask of bytes keeps its mark
+	flagDigit  = 0x40
+	flagUpper  = 0x20
+	flagSep    = 0x10 // " " to "-": all of the digit-group separators " ", "-", "+", "%" and more
+	// The two bytes of each pair that begins a prefixed secret (see prefixStart) share a
+	// bit; flagSecond marks the second bytes. No byte is both a first and a second one.
+	flagPairKC = 0x08 // "k_", "c_"
+	flagPairHV = 0x04 // "hv"
+	flagPairBE = 0x02 // "be" in any case
+	flagSecond = 0x01
+	flagPairs  = flagPairKC | flagPairHV | flagPairBE
+)
+
+var byteFlags = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = flagAnchor | flagDigit
+	}
+	t[':'], t['='] = flagAnchor, flagAnchor
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = flagUpper
+	}
+	for c := ' '; c <= '-'; c++ {
+		t[c] = flagSep
+	}
+	for _, c := range "kc" {
+		t[c] |= flagPairKC
+	}
+	t['_'] |= flagPairKC | flagSecond
+	t['h'] |= flagPairHV
+	t['v'] |= flagPairHV | flagSecond
+	for _, c := range "bB" {
+		t[c] |= flagPairBE
+	}
+	for _, c := range "eE" {
+		t[c] |= flagPairBE | flagSecond
+	}
+	return t
+}()
+
+// flagsAt returns the flags of src[k], zero before src.
+func flagsAt(src []byte, k int) uint64 {
+	if k < 0 {
+		return 0
+	}
+	return uint64(byteFlags[src[k]])
+}
+
+// flagsTail returns the flags of b, eight bytes or fewer at the end of a text, zero-padded.
+func flagsTail(b []byte) uint64 {
+	var f uint64
+	for k := min(len(b), 8) - 1; k >= 0; k-- {
+		f = f<<8 | uint64(byteFlags[b[k]])
+	}
+	return f
+}
+
+// flagsOf returns the flags of the eight bytes of b, the first byte's in the low byte.
+func flagsOf(b []byte) uint64 {
+	b = b[:8]
+	return uint64(byteFlags[b[0]]) | uint64(byteFlags[b[1]])<<8 | uint64(byteFlags[b[2]])<<16 | uint64(byteFlags[b[3]])<<24 |
+		uint64(byteFlags[b[4]])<<32 | uint64(byteFlags[b[5]])<<40 | uint64(byteFlags[b[6]])<<48 | uint64(byteFlags[b[7]])<<56
+}
+
+// pairStarts marks (bit 7) the bytes of f0 that begin a prefixed secret: exactly those where
+// prefixStart holds, f1 being the flags of the bytes after them.
+func pairStarts(f0, f1 uint64) uint64 {
+	// A byte of shared pair bits, at most 0x0E, plus 0x7E reaches bit 7 when it is not zero,
+	// and never carries into the next byte. The second byte must be a second one, the first not.
+	shared := f0&f1&(ones*flagPairs) + ones*0x7E
+	return shared & (f1 &^ f0 & (ones * flagSecond) << 7)
+}
+
+// shortRuns returns the bits of d, the digits of src[w:w+8], that nextStop's rule for digit
+// runs would pass over one run at a time (f0 and f1 are the flags of src[w:w+8] and
+// src[w+1:w+9], before those of src[w-1:w+7]). They are the runs before the first one that
+// needs that rule, all of them when none does. A run needs it when it may go on past the
+// word, when a separator and a digit follow it (it may join the next group) or when an
+// upper-case letter precedes it (an IBAN's country code). Every other run holds seven digits
+// or fewer, stands alone and so is nothing.
+func shortRuns(d, before, f0, f1 uint64) uint64 {
+	if d == highs {
+		return 0 // eight digits in a row: the rule stops at them
+	}
+	// Shifting flags up k bits brings the flag 0x80>>k to bit 7 of its own byte: f1<<1 marks
+	// the bytes that a digit follows, f1<<3 those that a separator follows.
+	starts := d &^ (d << 8) // the first digit of each run (bit 7 of byte 0 shifts out)
+	last := d &^ (f1 << 1)  // the last digit of each run
+	// The flags two bytes on; those of src[w+9], past the bytes f1 covers, are taken to be
+	// every flag, so that a separator at src[w+8] always marks.
+	f2 := f1>>8 | 0xFF<<56
+	// Each run that needs the rule is marked at a byte of it: its start (after a capital),
+	// its last digit (a separator and a digit next) or the last byte of the word (it goes on).
+	marks := starts&(before<<2) | last&(f1<<3)&(f2<<1) | d&^last&(1<<63)
+	if marks == 0 {
+		return d
+	}
+	return d & (firstMarked(starts, marks) - 1)
+}
+
+// firstMarked returns the bit of the start of the first marked run: the last of starts at or
+// before the lowest of marks.
+func firstMarked(starts, marks uint64) uint64 {
+	low := marks & -marks
+	return 1 << (63 - bits.LeadingZeros64(starts&(low|(low-1))))
+}
+
 // words8 returns the eight bytes of src at w and the eight at w+1, zero-padded at the end.
 func words8(src []byte, w int) (x, y uint64) {
 	if w+9 <= len(src) {
@@ -170,7 +290,7 @@ func words8(src []byte, w int) (x, y uint64) {
 func prefixStarts(x, y uint64) uint64 {
 	// Lower-cased, "_" as DEL. Each (t-ones)&^t marks the zero bytes of t, and may mark the
 	// byte just above one (the borrow), never miss one; the "& highs" is done once.
-	// It is kept small enough for the compiler to inline it into nextStop's loop.
+	// It is kept small enough for the compiler to inline it into its callers' loops.
 	const lower, kc, under = ones * 0x20, ones * 0x08, ones * 0x7F
 	x, y = x|lower, y|lower
 	return (zeroPair(x|kc^ones*'k', y^under) | zeroPair(x^(ones*'h'), y^(ones*'v')) | zeroPair(x^(ones*'b'), y^(ones*'e'))) & highs

@@ -80,3 +80,72 @@ func TestMayMatchMatchesByteByByte(t *testing.T) {
 		}
 	}
 }
+
+// pairStarts marks exactly the bytes where prefixStart holds, wherever the pair falls in a
+// word, the last byte's pair reaching into the next word.
+func TestPairStartsIsPrefixStart(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for d := 0; d < 256; d++ {
+			for at := 0; at < 8; at++ {
+				line := bytes.Repeat([]byte{'x'}, 16)
+				line[at], line[at+1] = byte(c), byte(d)
+				var want uint64
+				for p := range 8 {
+					if prefixStart(line, p) {
+						want |= 0x80 << (8 * p)
+					}
+				}
+				f0 := flagsOf(line[:8])
+				if got := pairStarts(f0, f0>>8|uint64(byteFlags[line[8]])<<56); got != want {
+					t.Fatalf("pairStarts(%q) = %#x, want %#x", line, got, want)
+				}
+			}
+		}
+	}
+}
+
+// shortRuns drops only digit runs that nextStop's rule passes over (fewer than eight digits,
+// no separator and digit after them, not after two capitals), and each of them whole.
+func TestShortRunsDropsOnlyNothing(t *testing.T) {
+	alphabet := []byte("0123456789012345 -+%20AZaz:_.\"")
+	r := rand.New(rand.NewPCG(7, 8))
+	dropped, kept := 0, 0
+	for range 300_000 {
+		line := make([]byte, 24)
+		for i := range line {
+			line[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		const w = 8 // with 16 bytes from w on, as nextStop calls it
+		f0 := flagsOf(line[w : w+8])
+		d := f0 << 1 & highs
+		got := shortRuns(d, f0<<8|flagsAt(line, w-1), f0, f0>>8|uint64(byteFlags[line[w+8]])<<56)
+		if got&^d != 0 {
+			t.Fatalf("shortRuns(%q) drops non-digits: %#x of %#x", line, got, d)
+		}
+		// Each run as nextStop meets it: from its first digit in the word on.
+		for s := w; s < w+8; s++ {
+			if !isDigit(line[s]) || s > w && isDigit(line[s-1]) {
+				continue
+			}
+			e := s
+			for e < len(line) && isDigit(line[e]) {
+				e++
+			}
+			inWord := d & (1<<(8*(min(e, w+8)-w)) - 1) &^ (1<<(8*(s-w)) - 1)
+			switch got & inWord {
+			case 0:
+				kept++
+			case inWord:
+				dropped++
+				if e-s >= 8 || s >= 2 && isUpper(line[s-1]) && isUpper(line[s-2]) || e < len(line) && joinsDigits(line, e) {
+					t.Fatalf("shortRuns(%q) drops the run at %d, which the rule looks at", line, s)
+				}
+			default:
+				t.Fatalf("shortRuns(%q) drops part of the run at %d: %#x of %#x", line, s, got&inWord, inWord)
+			}
+		}
+	}
+	if dropped < 10_000 || kept < 10_000 {
+		t.Fatalf("dropped %d runs, kept %d: the inputs do not exercise both", dropped, kept)
+	}
+}
