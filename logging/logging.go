@@ -26,6 +26,7 @@ const (
 	FieldStatus         = "status"
 	FieldLatencyMS      = "latency_ms"
 	FieldGatewayMS      = "gateway_latency_ms"
+	FieldAuditMS        = "audit_latency_ms"
 	FieldToken          = "token"
 	FieldBrand          = "brand"
 	FieldLast4          = "last4"

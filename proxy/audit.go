@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rs/zerolog"
 
 	"github.com/tokenwall/tokenwall/audit"
 )
@@ -55,8 +54,18 @@ func auditContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(detached, auditWriteTimeout)
 }
 
-// record is Record on the server's trail.
-func (s *Server) record(c echo.Context, ev audit.Event) error { return Record(c, s.audit, ev) }
+// record is Record on the server's trail, timed for tokenwall_audit_write_duration_seconds
+// and the summary line.
+func (s *Server) record(c echo.Context, ev audit.Event) error {
+	start := time.Now()
+	err := Record(c, s.audit, ev)
+	took := time.Since(start)
+	s.metrics.auditLatency.Observe(took.Seconds())
+	if info := infoFrom(c.Request().Context()); info != nil {
+		info.auditLatency += took
+	}
+	return err
+}
 
 // tokenization is the outcome of one tokenization request, from which its audit record
 // and its summary log fields are built.
@@ -85,7 +94,7 @@ func (s *Server) recordTokenization(c echo.Context, t tokenization, reqErr error
 			Details: map[string]string{"brand": t.brand}}
 	}
 	if err := s.record(c, ev); err != nil {
-		zerolog.Ctx(c.Request().Context()).Error().Err(err).Msg("audit write failed: refusing the request")
+		requestLog(c.Request().Context()).Error().Err(err).Msg("audit write failed: refusing the request")
 		return err
 	}
 	return nil

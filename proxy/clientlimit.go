@@ -54,10 +54,10 @@ func (s *Server) limitClients(next echo.HandlerFunc) echo.HandlerFunc {
 		return next
 	}
 	return func(c echo.Context) error {
-		client := clientAddr(c.RealIP())
+		// The client's address is worked out only where it is needed (it costs allocations).
 		where := s.limitedWhere(c)
 		if where != "" {
-			if ok, wait := s.limiter.Allow(client, s.now()); !ok {
+			if ok, wait := s.limiter.Allow(clientAddr(c.RealIP()), s.now()); !ok {
 				return s.refuseLimited(c, where, wait)
 			}
 		}
@@ -65,7 +65,7 @@ func (s *Server) limitClients(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.refused(c, where, err) {
 			return err
 		}
-		if ok, wait := s.limiter.Take(client, s.now()); !ok && where == "" {
+		if ok, wait := s.limiter.Take(clientAddr(c.RealIP()), s.now()); !ok && where == "" {
 			s.metrics.ClientLimited(limitedGuard)
 			return errors.Join(&clientLimitError{wait: wait}, err)
 		}

@@ -34,6 +34,9 @@ var errEncodedPart = fmt.Errorf("%w: multipart parts with a content-transfer-enc
 // header for form data, so no browser sends it. A body that does not parse is left to the
 // route (the app refuses it as malformed, as tokenwall does on tokenization routes).
 func encodedPart(contentType string, body []byte) bool {
+	if len(body) == 0 {
+		return false
+	}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || !strings.HasPrefix(strings.ToLower(mt), "multipart/") || params["boundary"] == "" {
 		return false

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rs/zerolog"
 
 	"github.com/tokenwall/tokenwall/logging"
 )
@@ -71,14 +70,14 @@ func errorHandler(err error, c echo.Context) {
 	if IsAPIPath(c.Request().URL.Path) {
 		k, doc := problemOf(err)
 		if k.status >= 500 {
-			zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, k.status).Msg("request failed")
+			requestLog(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, k.status).Msg("request failed")
 		}
 		writeProblem(c, doc)
 		return
 	}
 	k := kindOf(err)
 	if k.status >= 500 {
-		zerolog.Ctx(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, k.status).Msg("request failed")
+		requestLog(c.Request().Context()).Error().Err(err).Int(logging.FieldStatus, k.status).Msg("request failed")
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
 	c.Response().Header().Set("Cache-Control", "no-store")

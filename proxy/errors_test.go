@@ -81,8 +81,8 @@ func TestErrorHandler(t *testing.T) {
 			var logBuf bytes.Buffer
 			logger := zerolog.New(&logBuf)
 			req := httptest.NewRequest(tc.method, "/pay", nil)
-			info := &requestInfo{}
-			req = req.WithContext(withInfo(logger.WithContext(req.Context()), info))
+			info := &requestInfo{id: "req-errors-test", log: &logger}
+			req = req.WithContext(withInfo(req.Context(), info))
 			rec := httptest.NewRecorder()
 			c := echo.New().NewContext(req, rec)
 			if tc.committed {
@@ -122,6 +122,9 @@ func TestErrorHandler(t *testing.T) {
 			}
 			if tc.logged && !strings.Contains(logBuf.String(), fmt.Sprintf(`"%s":%d`, logging.FieldStatus, tc.status)) {
 				t.Errorf("log line %q lacks the status", logBuf.String())
+			}
+			if tc.logged && !strings.Contains(logBuf.String(), fmt.Sprintf(`"%s":"req-errors-test"`, logging.FieldRequestID)) {
+				t.Errorf("log line %q lacks the request id", logBuf.String())
 			}
 		})
 	}

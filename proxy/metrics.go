@@ -16,6 +16,7 @@ type Metrics struct {
 	requests       *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
 	gatewayLatency prometheus.Histogram
+	auditLatency   prometheus.Histogram
 	tokenizations  *prometheus.CounterVec
 	cardEscapes    *prometheus.CounterVec
 	upstreamCards  prometheus.Counter
@@ -43,6 +44,10 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 		gatewayLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tokenwall_gateway_duration_seconds", Help: "Latency of gateway tokenization calls.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		auditLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tokenwall_audit_write_duration_seconds", Help: "Latency of the durable audit writes requests wait for (group commit included).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}),
 		tokenizations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenwall_tokenizations_total", Help: "Tokenizations by outcome (ok or error code) and brand.",
@@ -73,7 +78,7 @@ func NewMetrics(secretAges func() map[string]time.Duration) *Metrics {
 			Name: "tokenwall_audit_write_failures_total", Help: "Audit records that could not be written, by event type.",
 		}, []string{"event"}),
 	}
-	m.Registry.MustRegister(m.auditFailures, m.unwatched, m.clientLimited, m.requests, m.latency, m.gatewayLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
+	m.Registry.MustRegister(m.auditFailures, m.unwatched, m.clientLimited, m.requests, m.latency, m.gatewayLatency, m.auditLatency, m.tokenizations, m.cardEscapes, m.upstreamCards, m.refreshFails,
 		m.webhooksIn, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		secretAgeCollector{ages: secretAges})

@@ -151,7 +151,7 @@ func TestMetricsNames(t *testing.T) {
 		}
 	}
 	want := []string{
-		"tokenwall_audit_write_failures_total", "tokenwall_build_info", "tokenwall_card_escapes_total",
+		"tokenwall_audit_write_duration_seconds", "tokenwall_audit_write_failures_total", "tokenwall_build_info", "tokenwall_card_escapes_total",
 		"tokenwall_client_rate_limited_total", "tokenwall_gateway_duration_seconds",
 		"tokenwall_page_blocked_total", "tokenwall_page_changed", "tokenwall_page_checks_total",
 		"tokenwall_page_fingerprints_dropped_total", "tokenwall_page_last_check_timestamp_seconds",

@@ -33,19 +33,6 @@ const blockedPage = `<!doctype html>
 // blockedPolicy is the policy of the fixed page: nothing loads.
 const blockedPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
-// FixedHeaders are the security headers tokenwall sets on every response (the Secure
-// middleware's); on a payment page they replace the app's, and its fingerprint holds them.
-func FixedHeaders(l config.Listen) http.Header {
-	h := http.Header{}
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	if l.HSTSMaxAge > 0 {
-		h.Set("Strict-Transport-Security", "max-age="+strconv.Itoa(l.HSTSMaxAge)+"; includeSubdomains")
-	}
-	return h
-}
-
 // PageFetcher returns how a check gets a payment page from the upstream: a browser's GET,
 // uncompressed, over the upstream transport.
 func PageFetcher(up config.Upstream, tr http.RoundTripper) (func(ctx context.Context, path string) (*http.Response, error), error) {

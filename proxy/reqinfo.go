@@ -5,8 +5,10 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
 
 	"github.com/tokenwall/tokenwall/apikey"
+	"github.com/tokenwall/tokenwall/logging"
 )
 
 // requestInfo is what the summary line reports about one request besides what Echo's
@@ -16,8 +18,10 @@ import (
 // (SetAPIKey), once.
 type requestInfo struct {
 	id             string
+	log            *zerolog.Logger // the server's; requestLog adds the id
 	tokenization   *tokenization
 	gatewayLatency time.Duration
+	auditLatency   time.Duration // the request's audit writes, added up
 	upstreamStatus int
 	err            error
 }
@@ -31,6 +35,18 @@ func withInfo(ctx context.Context, i *requestInfo) context.Context {
 func infoFrom(ctx context.Context) *requestInfo {
 	i, _ := ctx.Value(infoKey{}).(*requestInfo)
 	return i
+}
+
+// requestLog is a logger for a line about the request ctx belongs to, carrying its request
+// id; outside a request (no summary record) it writes nothing.
+func requestLog(ctx context.Context) *zerolog.Logger {
+	i := infoFrom(ctx)
+	if i == nil || i.log == nil {
+		l := zerolog.Nop()
+		return &l
+	}
+	l := i.log.With().Str(logging.FieldRequestID, i.id).Logger()
+	return &l
 }
 
 // RequestID is tokenwall's id of the request ctx belongs to ("" outside a request).

@@ -228,6 +228,7 @@ func TestMetricsOnAdminListenerOnly(t *testing.T) {
 		`tokenwall_tokenizations_total{brand="visa",outcome="ok"} 1`,
 		`tokenwall_requests_total{route="/checkout/submit",status="200"} 1`,
 		"tokenwall_gateway_duration_seconds_count 1",
+		"tokenwall_audit_write_duration_seconds_count 1",
 		"tokenwall_request_duration_seconds_bucket",
 	} {
 		if !strings.Contains(m, want) {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rs/zerolog"
 
 	"github.com/tokenwall/tokenwall/audit"
 	"github.com/tokenwall/tokenwall/scrub"
@@ -101,7 +100,7 @@ func (s *Server) passthrough(c echo.Context) error {
 			Reason: "card_outside_tokenization_route", Resource: MaskedPath(r), Details: details}); err != nil {
 			return err
 		}
-		zerolog.Ctx(r.Context()).Warn().Str(logging.FieldPath, r.URL.Path).Str(logging.FieldCardWhere, where).
+		requestLog(r.Context()).Warn().Str(logging.FieldPath, r.URL.Path).Str(logging.FieldCardWhere, where).
 			Msg("card number outside a tokenization route: forwarded because the path is in card_escape.alert_paths")
 	}
 	s.upstream.ServeHTTP(c.Response(), r)

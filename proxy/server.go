@@ -163,7 +163,7 @@ func New(d Deps) (*Server, error) {
 	e.StdLogger = log.New(d.Log.With().Str(logging.FieldComponent, "http").Logger(), "", 0)
 	e.IPExtractor = realIP // X-Forwarded-For only from listen.trusted_proxies
 	e.HTTPErrorHandler = errorHandler
-	e.Use(s.middlewares()...)
+	e.Use(composedOnce(s.middlewares()))
 	s.echo = e
 	s.routes()
 	return s, nil

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rs/zerolog"
 
 	"github.com/tokenwall/tokenwall/config"
 	"github.com/tokenwall/tokenwall/gateway"
@@ -194,7 +193,7 @@ func (k tokenizer) tokenize(ctx context.Context, rt config.Route, contentType st
 // method and t with the outcome: the token and card facts, or the error code the billing
 // app receives.
 func (k tokenizer) tokenizeCard(ctx context.Context, in gateway.CardInput, t tokenization) (gateway.PaymentMethod, tokenization) {
-	log := zerolog.Ctx(ctx)
+	log := requestLog(ctx)
 	card, err := gateway.ParseCard(in, k.now())
 	if err != nil {
 		t.errorCode = gateway.Code(err)

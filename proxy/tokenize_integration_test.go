@@ -109,8 +109,9 @@ func TestTokenizeFormForwardsTokenOnly(t *testing.T) {
 	}
 	log := h.logText()
 	assertNoCard(t, "tokenwall log", []byte(log))
-	if !strings.Contains(log, `"route":"/checkout/submit"`) || !strings.Contains(log, `"token":"pm_`) || !strings.Contains(log, `"last4":"4242"`) {
-		t.Errorf("log lacks the summary line with route, token and last4")
+	if !strings.Contains(log, `"route":"/checkout/submit"`) || !strings.Contains(log, `"token":"pm_`) || !strings.Contains(log, `"last4":"4242"`) ||
+		!strings.Contains(log, `"gateway_latency_ms":`) || !strings.Contains(log, `"audit_latency_ms":`) {
+		t.Errorf("log lacks the summary line with route, token, last4 and the gateway's and the audit write's share of the latency")
 	}
 }
 

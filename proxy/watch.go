@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/rs/zerolog"
-
 	"github.com/tokenwall/tokenwall/logging"
 	"github.com/tokenwall/tokenwall/scrub"
 )
@@ -25,32 +23,58 @@ const maxWatchedDecoded = 32 << 20
 
 // panWatch looks for a card number in a stream of chunks, keeping a tail between them.
 type panWatch struct {
-	buf   []byte
-	seen  bool
-	found func()
+	buf  []byte
+	seen bool
+	to   cardReporter
 }
+
+// cardReporter is told, once, that a watched stream carried a card number.
+type cardReporter interface{ cardFound() }
 
 func (w *panWatch) write(p []byte) {
 	if w.seen || len(p) == 0 {
 		return
 	}
-	w.buf = append(w.buf, p...)
-	if scrub.ContainsPAN(w.buf) {
-		w.seen = true
-		w.found()
+	if len(w.buf) == 0 {
+		// The first chunk (often the whole body) is looked at where it is.
+		w.check(p)
+		w.keepTail(p)
+		return
 	}
-	if len(w.buf) > watchTail {
-		w.buf = append(w.buf[:0], w.buf[len(w.buf)-watchTail:]...)
+	w.buf = append(w.buf, p...)
+	w.check(w.buf)
+	w.keepTail(w.buf)
+}
+
+// check tells w.to when b holds a card number.
+func (w *panWatch) check(b []byte) {
+	if !w.seen && scrub.ContainsPAN(b) {
+		w.seen = true
+		w.to.cardFound()
 	}
 }
 
-// cardWatch passes an upstream response body through unchanged and calls found once if a
+// keepTail keeps the last watchTail bytes of b (b may be w.buf) for the next chunk.
+func (w *panWatch) keepTail(b []byte) {
+	if len(b) > watchTail {
+		b = b[len(b)-watchTail:]
+	}
+	w.buf = append(w.buf[:0], b...)
+}
+
+// cardWatch passes an upstream response body through unchanged and reports once (cardFound) if a
 // card number goes by. tokenwall does not block such a response (the app already holds the
 // number; cutting the page would not undo that) but counts and alerts, so the leak is seen.
 // A gzip or deflate body is watched as decoded, on a copy of the stream, bounded.
 type cardWatch struct {
 	body  io.ReadCloser
-	watch *panWatch
+	watch panWatch
+	// tail is the panWatch's first buffer: a response costs one allocation, this watch.
+	tail [2 * watchTail]byte
+	// req and status name the response in the line cardFound writes.
+	req     *http.Request
+	status  int
+	metrics *Metrics
 	// decoded, when set, receives the compressed bytes for the decoder goroutine.
 	decoded *io.PipeWriter
 	done    chan struct{}
@@ -70,6 +94,13 @@ func (w *cardWatch) Read(p []byte) (int, error) {
 		w.finish()
 	}
 	return n, err
+}
+
+// cardFound counts and logs the card number the response carried.
+func (w *cardWatch) cardFound() {
+	w.metrics.upstreamCards.Inc()
+	requestLog(w.req.Context()).Warn().Str(logging.FieldPath, w.req.URL.Path).Int(logging.FieldUpstreamStatus, w.status).
+		Msg("upstream response carried a card number: the billing app holds card data it should not")
 }
 
 func (w *cardWatch) Close() error {
@@ -128,19 +159,14 @@ func (s *Server) watchResponse(resp *http.Response) {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return
 	}
-	req := resp.Request
-	watch := &panWatch{found: func() {
-		s.metrics.upstreamCards.Inc()
-		zerolog.Ctx(req.Context()).Warn().Str(logging.FieldPath, req.URL.Path).Int(logging.FieldUpstreamStatus, resp.StatusCode).
-			Msg("upstream response carried a card number: the billing app holds card data it should not")
-	}}
-	cw := &cardWatch{body: resp.Body, watch: watch}
+	cw := &cardWatch{body: resp.Body, req: resp.Request, status: resp.StatusCode, metrics: s.metrics}
+	cw.watch = panWatch{buf: cw.tail[:0], to: cw}
 	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip", "x-gzip", "deflate":
 		pr, pw := io.Pipe()
 		cw.decoded, cw.done = pw, make(chan struct{})
-		go decode(pr, enc, watch, func() { s.metrics.unwatched.WithLabelValues("decoded_limit").Inc() }, cw.done)
+		go decode(pr, enc, &cw.watch, func() { s.metrics.unwatched.WithLabelValues("decoded_limit").Inc() }, cw.done)
 	default:
 		s.metrics.unwatched.WithLabelValues("encoding").Inc()
 		return

@@ -167,6 +167,7 @@ func measureAll(ctx context.Context, st *stack, s settings, rep *report, log io.
 				if err != nil {
 					return err
 				}
+				smp.round = round
 				if smp.Requests == 0 {
 					// Seen on an overloaded machine: no handshake finished within the run.
 					smp.RPS, smp.P50ms, smp.P99ms = nan(), nan(), nan()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,6 +42,7 @@ func defaultPool() int { return config.Default().Upstream.MaxIdleConnsPerHost }
 // passSample is one pass-through run of one target.
 type passSample struct {
 	target, proto string
+	round         int
 	loadResult
 	// allocsPerReq is the server's heap allocations per request (HTTP/1.1 runs of the Go
 	// servers; NaN otherwise).
@@ -52,6 +54,56 @@ type tokenizeSample struct {
 	target  string // "tokenwall" or "direct"
 	clients int
 	tokenizeResult
+	// parts is where tokenwall's time went in this run, from its own histograms (tokenwall
+	// runs only).
+	parts tokenizeParts
+}
+
+// tokenizeParts are the mean milliseconds per checkout of tokenwall's server-side time and of
+// its two waits, over one run: the differences of its histograms' sums and counts.
+type tokenizeParts struct {
+	request, gateway, audit float64
+}
+
+// partsSeries are the histograms tokenizeParts is read from, in its order.
+var partsSeries = []string{
+	`tokenwall_request_duration_seconds{route="/checkout/submit"}`,
+	"tokenwall_gateway_duration_seconds",
+	"tokenwall_audit_write_duration_seconds",
+}
+
+// histogramTotals reads the sums and counts of partsSeries from tokenwall's /metrics.
+func histogramTotals(ctx context.Context, s *server) ([][2]float64, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.admin, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][2]float64, len(partsSeries))
+	for i, series := range partsSeries {
+		// Before the route's first checkout its series is not there yet: zeros.
+		if out[i], err = parseSumCount(string(b), series); err != nil && !errors.Is(err, errNoSeries) {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// partsBetween turns two readings of histogramTotals into means per observation.
+func partsBetween(before, after [][2]float64) tokenizeParts {
+	mean := func(i int) float64 {
+		n := after[i][1] - before[i][1]
+		if n <= 0 {
+			return nan()
+		}
+		return 1000 * (after[i][0] - before[i][0]) / n
+	}
+	return tokenizeParts{request: mean(0), gateway: mean(1), audit: mean(2)}
 }
 
 // runWrk runs wrk pinned to the load core against u for d.
@@ -182,6 +234,13 @@ func (st *stack) tokenize(ctx context.Context, s settings, target string, client
 	}
 	ctx, cancel := context.WithTimeout(ctx, 4*d+30*time.Second)
 	defer cancel()
+	var before [][2]float64
+	if target == modeTokenwall {
+		var err error
+		if before, err = histogramTotals(ctx, st.tw); err != nil {
+			return tokenizeSample{}, fmt.Errorf("tokenwall's histograms: %w", err)
+		}
+	}
 	out, err := run(ctx, pinned(s.pin, loadCPU, st.selfBin, args...))
 	if err != nil {
 		return tokenizeSample{}, fmt.Errorf("tokenize client %s: %w\n%s", target, err, out)
@@ -190,5 +249,13 @@ func (st *stack) tokenize(ctx context.Context, s settings, target string, client
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		return tokenizeSample{}, fmt.Errorf("tokenize client %s: %w\n%s", target, err, out)
 	}
-	return tokenizeSample{target: target, clients: clients, tokenizeResult: r}, nil
+	smp := tokenizeSample{target: target, clients: clients, tokenizeResult: r}
+	if target == modeTokenwall {
+		after, err := histogramTotals(ctx, st.tw)
+		if err != nil {
+			return tokenizeSample{}, fmt.Errorf("tokenwall's histograms: %w", err)
+		}
+		smp.parts = partsBetween(before, after)
+	}
+	return smp, nil
 }

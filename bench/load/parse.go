@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -187,6 +188,37 @@ func parseMallocs(text string) (float64, error) {
 	}
 	return 0, fmt.Errorf("no go_memstats_mallocs_total or mallocs line")
 }
+
+// parseSumCount finds series' _sum and _count in a Prometheus text exposition; series is a
+// metric name, with its labels in braces when it has any (as the exposition writes them).
+// A labelled series appears with its first observation: errNoSeries until then.
+func parseSumCount(text, series string) ([2]float64, error) {
+	name, labels, _ := strings.Cut(series, "{")
+	if labels != "" {
+		labels = "{" + labels
+	}
+	var out [2]float64
+	found := 0
+	for line := range strings.SplitSeq(text, "\n") {
+		for i, suffix := range []string{"_sum", "_count"} {
+			if v, ok := strings.CutPrefix(line, name+suffix+labels+" "); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					return out, fmt.Errorf("%s%s: %w", series, suffix, err)
+				}
+				out[i] = f
+				found++
+			}
+		}
+	}
+	if found != 2 {
+		return out, fmt.Errorf("%w: %s", errNoSeries, series)
+	}
+	return out, nil
+}
+
+// errNoSeries is parseSumCount's answer for a series the exposition does not hold.
+var errNoSeries = errors.New("no _sum and _count in the metrics")
 
 // parseVmRSS reads VmRSS in KiB from /proc/PID/status text.
 func parseVmRSS(status string) (int, error) {

@@ -81,15 +81,41 @@ func (r *report) passStats(target, proto string) passStats {
 	return st
 }
 
+// roundRatio is the median over rounds of a's req/s over b's in the same round. The machine's
+// speed drifts from round to round (other work shares it); a and b measured back to back in
+// one round share that round's speed, so this ratio moves less than the ratio of medians.
+func (r *report) roundRatio(a, b, proto string) float64 {
+	byRound := map[int]map[string]float64{}
+	for _, s := range r.pass {
+		if s.proto == proto && (s.target == a || s.target == b) {
+			if byRound[s.round] == nil {
+				byRound[s.round] = map[string]float64{}
+			}
+			byRound[s.round][s.target] = s.RPS
+		}
+	}
+	var ratios []float64
+	for _, m := range byRound {
+		if ra, rb := m[a], m[b]; rb > 0 && !math.IsNaN(ra) {
+			ratios = append(ratios, ra/rb)
+		}
+	}
+	if len(ratios) == 0 {
+		return nan()
+	}
+	return median(ratios)
+}
+
 // tokenizeStats are the medians over rounds of one path at one client count.
 type tokenizeStats struct {
 	rps, p50, p99 float64
 	errors, runs  int
 	firstError    string
+	parts         tokenizeParts // tokenwall's: medians of each part's mean
 }
 
 func (r *report) tokenizeStats(target string, clients int) tokenizeStats {
-	var rps, p50, p99 []float64
+	var rps, p50, p99, req, gw, aud []float64
 	var st tokenizeStats
 	for _, s := range r.tokenize {
 		if s.target != target || s.clients != clients {
@@ -104,8 +130,10 @@ func (r *report) tokenizeStats(target string, clients int) tokenizeStats {
 			rps = append(rps, float64(s.Requests)/s.Seconds)
 		}
 		p50, p99 = append(p50, s.P50ms), append(p99, s.P99ms)
+		req, gw, aud = append(req, s.parts.request), append(gw, s.parts.gateway), append(aud, s.parts.audit)
 	}
 	st.rps, st.p50, st.p99 = median(rps), median(p50), median(p99)
+	st.parts = tokenizeParts{request: median(req), gateway: median(gw), audit: median(aud)}
 	return st
 }
 
@@ -144,6 +172,22 @@ func ratio(a, b float64) string {
 		return "n/a"
 	}
 	return num(a/b, 2) + "×"
+}
+
+// times formats a ratio as "0.85×".
+func times(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return num(v, 2) + "×"
+}
+
+// percent formats a/b as "23%".
+func percent(a, b float64) string {
+	if b == 0 || math.IsNaN(a/b) {
+		return "n/a"
+	}
+	return num(100*a/b, 0) + "%"
 }
 
 // verdict is PASS, FAIL or NOT MEASURED.
@@ -203,6 +247,8 @@ func (r *report) markdown() string {
 			return fmt.Sprintf("%s (%s–%s)", num(p.rps, 0), num(p.rpsMin, 0), num(p.rpsMax, 0))
 		}
 		w("| %s | req/s | %s | %s | %s | %s | %s |\n", proto, rpsCell(tw), rpsCell(bare), rpsCell(ng), ratio(tw.rps, bare.rps), ratio(tw.rps, ng.rps))
+		w("| %s | req/s ratio within each round (median) | | | | %s | %s |\n", proto,
+			times(r.roundRatio(nameTokenwall, nameBare, proto)), times(r.roundRatio(nameTokenwall, nameNginx, proto)))
 		w("| %s | p50 ms | %s | %s | %s | %s | %s |\n", proto, num(tw.p50, 2), num(bare.p50, 2), num(ng.p50, 2), ratio(tw.p50, bare.p50), ratio(tw.p50, ng.p50))
 		w("| %s | p99 ms | %s | %s | %s | %s | %s |\n", proto, num(tw.p99, 2), num(bare.p99, 2), num(ng.p99, 2), ratio(tw.p99, bare.p99), ratio(tw.p99, ng.p99))
 		if proto == protoH1 {
@@ -221,6 +267,17 @@ func (r *report) markdown() string {
 		w("| %d | tokenwall | %s | %s | %s | %d |\n", c, num(tw.rps, 0), num(tw.p50, 2), num(tw.p99, 2), tw.errors)
 		w("| %d | direct | %s | %s | %s | %d |\n", c, num(d.rps, 0), num(d.p50, 2), num(d.p99, 2), d.errors)
 		w("| %d | **added by tokenwall** | %s | **%s** | **%s** | |\n", c, ratio(tw.rps, d.rps), signed(tw.p50-d.p50), signed(tw.p99-d.p99))
+	}
+	w("\nWhere tokenwall's time goes: means per checkout from its own histograms over each tokenwall run\n")
+	w("(`tokenwall_request_duration_seconds` of the route, `tokenwall_gateway_duration_seconds`,\n")
+	w("`tokenwall_audit_write_duration_seconds`), medians over the rounds. The rest is reading and parsing the\n")
+	w("form, the card checks, signing, and forwarding to the app with its answer; TLS and queueing for the\n")
+	w("server core are outside the server's own clock.\n\n")
+	w("| clients | in tokenwall ms | gateway call ms | durable audit write ms | audit write share | rest ms |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, c := range s.tokenizeClients {
+		p := r.tokenizeStats(modeTokenwall, c).parts
+		w("| %d | %s | %s | %s | %s | %s |\n", c, num(p.request, 2), num(p.gateway, 2), num(p.audit, 2),
+			percent(p.audit, p.request), num(p.request-p.gateway-p.audit, 2))
 	}
 
 	w("\n## Memory (VmRSS; nginx: master + worker)\n\n")
@@ -244,15 +301,19 @@ func (r *report) markdown() string {
 	}
 
 	w("\n## Targets (issue \"Performance\")\n\n| target | figure | result |\n| --- | --- | --- |\n")
+	// The verdicts take the ratio within each round (roundRatio); the ratio of the medians is
+	// shown beside it.
 	for _, proto := range []string{protoH1, protoH2} {
 		tw, bare := r.passStats(nameTokenwall, proto), r.passStats(nameBare, proto)
-		w("| pass-through ≥ %.1f× bare Go (%s req/s) | %s | %s |\n", targetVsBare, proto, ratio(tw.rps, bare.rps),
-			verdict(tw.rps >= targetVsBare*bare.rps, measured(tw.rps, bare.rps) && bare.rps > 0))
+		rr := r.roundRatio(nameTokenwall, nameBare, proto)
+		w("| pass-through ≥ %.1f× bare Go (%s req/s) | %s within each round (%s of the medians) | %s |\n", targetVsBare, proto,
+			times(rr), ratio(tw.rps, bare.rps), verdict(rr >= targetVsBare, measured(rr)))
 	}
 	for _, proto := range []string{protoH1, protoH2} {
 		tw, ng := r.passStats(nameTokenwall, proto), r.passStats(nameNginx, proto)
-		w("| stretch: pass-through ≥ %.1f× nginx (%s req/s) | %s | %s |\n", targetVsNginx, proto, ratio(tw.rps, ng.rps),
-			verdict(tw.rps >= targetVsNginx*ng.rps, measured(tw.rps, ng.rps) && ng.rps > 0))
+		rr := r.roundRatio(nameTokenwall, nameNginx, proto)
+		w("| stretch: pass-through ≥ %.1f× nginx (%s req/s) | %s within each round (%s of the medians) | %s |\n", targetVsNginx, proto,
+			times(rr), ratio(tw.rps, ng.rps), verdict(rr >= targetVsNginx, measured(rr)))
 	}
 	tw, d := r.tokenizeStats(modeTokenwall, targetClients), r.tokenizeStats(modeDirect, targetClients)
 	added := tw.p50 - d.p50
@@ -283,6 +344,10 @@ func (r *report) markdown() string {
 	w("  having made one HTTP/1.1 keep-alive request; read once, after the load rounds.\n")
 	w("- Ratios: tokenwall's figure divided by the baseline's (for req/s higher is better, for latency, allocations and\n")
 	w("  memory lower is better); \"added by tokenwall\" is tokenwall's figure minus the direct calls'.\n")
+	w("- Ratio within each round: tokenwall's req/s over the baseline's measured in the same round, the median over\n")
+	w("  the rounds. The machine's speed drifts from round to round (other work shares it): two targets measured in\n")
+	w("  one round share its speed, so this ratio moves less than the ratio of the medians. The pass-through verdicts\n")
+	w("  take it; both are shown.\n")
 	if len(r.notes) > 0 {
 		w("\n## Notes from this run\n\n")
 		for _, n := range r.notes {

@@ -54,7 +54,8 @@ func serveUpstream(args []string) int {
 }
 
 // serveBare is the baseline: httputil.ReverseProxy with tokenwall's TLS settings, its
-// upstream transport (the same keep-alive pool size as tokenwall's default config), the
+// upstream transport (the same keep-alive pool size as tokenwall's default config), its
+// pool of copy buffers, the
 // four http.Server timeouts and HTTP/2 bounded as tokenwall bounds it. Its admin listener
 // answers /mallocs with runtime.MemStats.Mallocs, the figure tokenwall's /metrics exports as
 // go_memstats_mallocs_total.
@@ -86,8 +87,9 @@ func serveBare(args []string) int {
 		return 1
 	}
 	rp := &httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
-		Transport: tr,
+		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
+		Transport:  tr,
+		BufferPool: proxy.NewCopyBuffers(),
 	}
 	lc := cfg.Listen
 	srv := &http.Server{
