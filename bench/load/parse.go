@@ -217,6 +217,16 @@ func parseSumCount(text, series string) ([2]float64, error) {
 	return out, nil
 }
 
+// parseGauge finds an unlabelled series' value in a Prometheus text exposition.
+func parseGauge(text, name string) (float64, error) {
+	for line := range strings.SplitSeq(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("%w: %s", errNoSeries, name)
+}
+
 // errNoSeries is parseSumCount's answer for a series the exposition does not hold.
 var errNoSeries = errors.New("no _sum and _count in the metrics")
 

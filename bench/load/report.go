@@ -299,6 +299,22 @@ func (r *report) markdown() string {
 		}
 		w("| %s | %s | %s | %d | %s | %s |\n", name, num(float64(m.idleKiB)/1024, 1), num(float64(m.heldKiB)/1024, 1), m.held, num(per, 1), rel)
 	}
+	w("\nWhat the Go runtime holds of it, idle and with the connections held (its own figures: heap spans in use,\n")
+	w("which hold live objects and garbage not yet collected; goroutine stacks; heap memory free but not yet\n")
+	w("returned to the system). The rest of RSS is the binary's pages, the runtime's own structures and memory\n")
+	w("outside the Go heap (SQLite's page cache in tokenwall).\n\n")
+	w("| server | when | heap in use MiB | stacks MiB | heap free, not returned MiB |\n| --- | --- | ---: | ---: | ---: |\n")
+	mib := func(v float64) string { return num(v/(1<<20), 1) }
+	for _, name := range []string{nameTokenwall, nameBare} {
+		if m, ok := r.rssOf(name); ok {
+			for _, row := range []struct {
+				when string
+				g    goMemory
+			}{{"idle", m.goIdle}, {"connections held", m.goHeld}} {
+				w("| %s | %s | %s | %s | %s |\n", name, row.when, mib(row.g.heapInuse), mib(row.g.stackInuse), mib(row.g.heapUnreturned))
+			}
+		}
+	}
 
 	w("\n## Targets (issue \"Performance\")\n\n| target | figure | result |\n| --- | --- | --- |\n")
 	// The verdicts take the ratio within each round (roundRatio); the ratio of the medians is

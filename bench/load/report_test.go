@@ -132,6 +132,9 @@ func TestParseMallocsAndRSS(t *testing.T) {
 			}
 		})
 	}
+	if v, err := parseGauge("go_memstats_heap_inuse_bytes_total 1\ngo_memstats_heap_inuse_bytes 2.5e+07\n", "go_memstats_heap_inuse_bytes"); err != nil || v != 25e6 {
+		t.Errorf("parseGauge = %v, %v; want the series itself, not one whose name it begins", v, err)
+	}
 	if _, err := parseMallocs("go_gc_duration_seconds 1\n"); err == nil {
 		t.Error("parseMallocs found a count that is not there")
 	}
@@ -162,8 +165,9 @@ func sampleReport() *report {
 			tokenizeSample{target: modeTokenwall, clients: c, tokenizeResult: tokenizeResult{Requests: 1000, Seconds: 5, P50ms: 2.5, P99ms: 6}},
 			tokenizeSample{target: modeDirect, clients: c, tokenizeResult: tokenizeResult{Requests: 1500, Seconds: 5, P50ms: 2, P99ms: 4}})
 	}
-	r.rss = []rssSample{{target: nameTokenwall, idleKiB: 40 << 10, heldKiB: 70 << 10, held: 1000},
-		{target: nameBare, idleKiB: 10 << 10, heldKiB: 40 << 10, held: 1000}}
+	r.rss = []rssSample{{target: nameTokenwall, idleKiB: 40 << 10, heldKiB: 70 << 10, held: 1000, goHeld: goMemory{30 << 20, 8 << 20, 5 << 20}},
+		{target: nameBare, idleKiB: 10 << 10, heldKiB: 40 << 10, held: 1000, goHeld: goMemory{20 << 20, 8 << 20, 1 << 20},
+			goIdle: goMemory{10 << 20, 1 << 20, 2 << 20}}}
 	return r
 }
 
@@ -181,6 +185,9 @@ func TestMarkdownRatiosAndVerdicts(t *testing.T) {
 		"| RSS ≤ 64 MiB with 1000 idle keep-alive connections | 70.0 MiB | FAIL |",
 		"| nginx | n/a | n/a | 0 | n/a | n/a |",
 		"| heap allocations per pass-through request ≤ 1.1× the bare proxy's | 90.0 / 60.0 = 1.50× | FAIL |",
+		"| tokenwall | connections held | 30.0 | 8.0 | 5.0 |",
+		"| bare Go | connections held | 20.0 | 8.0 | 1.0 |",
+		"| bare Go | idle | 10.0 | 1.0 | 2.0 |",
 		"| date | 2026-12-03 12:00 UTC |",
 		"| CPU | Test CPU |",
 		"**These are not final figures.**",

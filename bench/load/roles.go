@@ -58,7 +58,7 @@ func serveUpstream(args []string) int {
 // pool of copy buffers, the
 // four http.Server timeouts and HTTP/2 bounded as tokenwall bounds it. Its admin listener
 // answers /mallocs with runtime.MemStats.Mallocs, the figure tokenwall's /metrics exports as
-// go_memstats_mallocs_total.
+// go_memstats_mallocs_total, and the heap and stack figures under their /metrics names.
 func serveBare(args []string) int {
 	fs := flag.NewFlagSet(roleBare, flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (HTTPS)")
@@ -106,7 +106,9 @@ func serveBare(args []string) int {
 	adminSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(w, "mallocs %d\n", ms.Mallocs)
+		// The names tokenwall's /metrics gives the same figures (Prometheus's Go collector).
+		fmt.Fprintf(w, "mallocs %d\ngo_memstats_heap_inuse_bytes %d\ngo_memstats_stack_inuse_bytes %d\ngo_memstats_heap_idle_bytes %d\ngo_memstats_heap_released_bytes %d\n",
+			ms.Mallocs, ms.HeapInuse, ms.StackInuse, ms.HeapIdle, ms.HeapReleased)
 	}), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
 	aln, err := net.Listen("tcp", *admin)
 	if err != nil {

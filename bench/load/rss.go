@@ -20,6 +20,39 @@ type rssSample struct {
 	target           string
 	idleKiB, heldKiB int
 	held             int
+	// goIdle and goHeld are what the Go runtime says of its memory, idle and while the
+	// connections are held (Go servers only; NaN otherwise): what RSS is made of.
+	goIdle, goHeld goMemory
+}
+
+// goMemory is the Go runtime's account of a server's memory, in bytes (NaN when not read).
+type goMemory struct {
+	heapInuse, stackInuse, heapUnreturned float64
+}
+
+// goMemorySeries are the runtime figures goMemory is read from: tokenwall exports them on
+// /metrics (Prometheus's Go collector), the bare proxy prints them on its admin port.
+var goMemorySeries = []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes"}
+
+// readGoMemory reads goMemory from a Go server's admin endpoint.
+func readGoMemory(ctx context.Context, s *server) (goMemory, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.admin, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return goMemory{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return goMemory{}, err
+	}
+	var v [4]float64
+	for i, name := range goMemorySeries {
+		if v[i], err = parseGauge(string(b), name); err != nil {
+			return goMemory{}, err
+		}
+	}
+	return goMemory{heapInuse: v[0], stackInuse: v[1], heapUnreturned: v[2] - v[3]}, nil
 }
 
 // holdIdle opens n TLS connections to the server, sends one HTTP/1.1 keep-alive request on
@@ -111,10 +144,15 @@ func closeAll(cs []net.Conn) {
 // measureRSS reads the server's RSS idle, then with n idle keep-alive connections held
 // open (after a settling second).
 func (st *stack) measureRSS(ctx context.Context, s *server, n int) (rssSample, error) {
-	smp := rssSample{target: s.name}
+	smp := rssSample{target: s.name, goIdle: goMemory{nan(), nan(), nan()}, goHeld: goMemory{nan(), nan(), nan()}}
 	var err error
 	if smp.idleKiB, err = rssKiB(s); err != nil {
 		return smp, err
+	}
+	if s.admin != "" {
+		if smp.goIdle, err = readGoMemory(ctx, s); err != nil {
+			return smp, fmt.Errorf("%s's Go memory: %w", s.name, err)
+		}
 	}
 	conns, err := st.holdIdle(ctx, s, n)
 	if err != nil {
@@ -123,6 +161,13 @@ func (st *stack) measureRSS(ctx context.Context, s *server, n int) (rssSample, e
 	defer closeAll(conns)
 	smp.held = len(conns)
 	time.Sleep(time.Second)
-	smp.heldKiB, err = rssKiB(s)
-	return smp, err
+	if smp.heldKiB, err = rssKiB(s); err != nil {
+		return smp, err
+	}
+	if s.admin != "" {
+		if smp.goHeld, err = readGoMemory(ctx, s); err != nil {
+			return smp, fmt.Errorf("%s's Go memory: %w", s.name, err)
+		}
+	}
+	return smp, nil
 }
