@@ -103,15 +103,11 @@ func BenchmarkPaymentPageOverTLS(b *testing.B) {
 			b.SetParallelism(4) // 8 clients on 2 cores
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-					req.Host = "tokenwall.test"
-					resp, err := client.Do(req)
+					resp, n, err := getAsTokenwall(client, srv.URL+path)
 					if err != nil {
 						b.Error(err)
 						return
 					}
-					n, _ := io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
 					if resp.StatusCode != http.StatusOK || n < int64(len(page)) {
 						b.Errorf("GET %s: %d, %d bytes", path, resp.StatusCode, n)
 						return

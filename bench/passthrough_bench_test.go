@@ -49,15 +49,11 @@ func BenchmarkPassThroughOverTLS(b *testing.B) {
 			b.SetParallelism(32) // 64 clients on 2 cores
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
-					req.Host = "tokenwall.test"
-					resp, err := client.Do(req)
+					resp, n, err := getAsTokenwall(client, srv.URL+"/")
 					if err != nil {
 						b.Error(err)
 						return
 					}
-					n, _ := io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
 					if resp.StatusCode != http.StatusOK || n != int64(len(answer)) || (resp.ProtoMajor == 2) != h2 {
 						b.Errorf("GET /: %s %d, %d bytes", resp.Proto, resp.StatusCode, n)
 						return
@@ -79,4 +75,21 @@ func BenchmarkPassThroughOverTLS(b *testing.B) {
 				proto, t, br, br/t)
 		}
 	}
+}
+
+// getAsTokenwall GETs u (a test server) through client as a request for https://tokenwall.test,
+// reads the answer whole and closes it: the response and the size of its body.
+func getAsTokenwall(client *http.Client, u string) (*http.Response, int64, error) {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Host = "tokenwall.test"
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	return resp, n, err
 }
