@@ -28,6 +28,7 @@ var migrations embed.FS
 type Store struct {
 	db      *sql.DB
 	grouper grouper
+	audit   auditStmts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -40,6 +41,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	if _, _, err := s.migrate(ctx); err != nil {
+		_ = s.db.Close()
+		return nil, err
+	}
+	if s.audit, err = prepareAudit(ctx, s.db); err != nil {
 		_ = s.db.Close()
 		return nil, err
 	}
@@ -79,7 +84,10 @@ func open(path string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.audit.close()
+	return s.db.Close()
+}
 
 // RawExec runs a statement directly. It exists for tests that tamper with rows to prove that
 // audit verification catches it; tokenwall never calls it.
