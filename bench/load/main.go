@@ -188,6 +188,7 @@ func measureAll(ctx context.Context, st *stack, s settings, rep *report, log io.
 				if err != nil {
 					return err
 				}
+				smp.round = round
 				rep.tokenize = append(rep.tokenize, smp)
 				fmt.Fprintf(log, "round %d/%d  tokenize %-9s c=%-3d %7.0f req/s  p50 %6.2f ms  p99 %6.2f ms  failed %d %s\n",
 					round+1, s.rounds, mode, c, float64(smp.Requests)/max(smp.Seconds, 1e-9), smp.P50ms, smp.P99ms, smp.Errors, smp.FirstError)

@@ -53,6 +53,7 @@ type passSample struct {
 type tokenizeSample struct {
 	target  string // "tokenwall" or "direct"
 	clients int
+	round   int
 	tokenizeResult
 	// parts is where tokenwall's time went in this run, from its own histograms (tokenwall
 	// runs only).
