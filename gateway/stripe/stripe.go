@@ -144,7 +144,9 @@ func paymentMethodOf(pm *stripego.PaymentMethod) gateway.PaymentMethod {
 
 // createdCard is what Tokenize reads of the PaymentMethod Stripe answers: its id and the card
 // facts that may be shown and stored. Decoding these fields alone, not stripe-go's whole
-// PaymentMethod, took a third of a tokenization's CPU time off (BenchmarkTokenizeDecode).
+// PaymentMethod, takes 16 µs and 13 allocations instead of 38 µs and 48
+// (BenchmarkTokenizeDecode); that decoding was the largest part of tokenwall's own CPU time
+// in a tokenization.
 type createdCard struct {
 	stripego.APIResource
 	ID   string `json:"id"`
