@@ -75,20 +75,14 @@ var partsSeries = []string{
 
 // histogramTotals reads the sums and counts of partsSeries from tokenwall's /metrics.
 func histogramTotals(ctx context.Context, s *server) ([][2]float64, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.admin, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	text, err := adminText(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	out := make([][2]float64, len(partsSeries))
 	for i, series := range partsSeries {
 		// Before the route's first checkout its series is not there yet: zeros.
-		if out[i], err = parseSumCount(string(b), series); err != nil && !errors.Is(err, errNoSeries) {
+		if out[i], err = parseSumCount(text, series); err != nil && !errors.Is(err, errNoSeries) {
 			return nil, err
 		}
 	}
@@ -180,17 +174,24 @@ func run(ctx context.Context, cmd *exec.Cmd) (string, error) {
 
 // mallocs reads a Go server's cumulative heap allocation count from its admin endpoint.
 func mallocs(ctx context.Context, s *server) (float64, error) {
+	text, err := adminText(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	return parseMallocs(text)
+}
+
+// adminText GETs a Go server's admin endpoint (tokenwall's /metrics, the bare proxy's
+// /mallocs) and returns the answer.
+func adminText(ctx context.Context, s *server) (string, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.admin, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	return parseMallocs(string(b))
+	return string(b), err
 }
 
 // passThrough measures one target over one protocol, with its allocations per request on

@@ -178,12 +178,9 @@ func median(v []float64) float64 {
 // parseMallocs finds the cumulative heap allocation count in a Prometheus text exposition
 // (go_memstats_mallocs_total) or in the bare proxy's "mallocs N" answer.
 func parseMallocs(text string) (float64, error) {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 2 && (f[0] == "go_memstats_mallocs_total" || f[0] == "mallocs") {
-			return strconv.ParseFloat(f[1], 64)
+	for _, name := range []string{"go_memstats_mallocs_total", "mallocs"} {
+		if v, err := parseGauge(text, name); !errors.Is(err, errNoSeries) {
+			return v, err
 		}
 	}
 	return 0, fmt.Errorf("no go_memstats_mallocs_total or mallocs line")

@@ -36,19 +36,13 @@ var goMemorySeries = []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack
 
 // readGoMemory reads goMemory from a Go server's admin endpoint.
 func readGoMemory(ctx context.Context, s *server) (goMemory, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.admin, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return goMemory{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	text, err := adminText(ctx, s)
 	if err != nil {
 		return goMemory{}, err
 	}
 	var v [4]float64
 	for i, name := range goMemorySeries {
-		if v[i], err = parseGauge(string(b), name); err != nil {
+		if v[i], err = parseGauge(text, name); err != nil {
 			return goMemory{}, err
 		}
 	}
