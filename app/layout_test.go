@@ -208,6 +208,29 @@ func TestProductionBinaryLinksNoTestMachinery(t *testing.T) {
 	t.Logf("cmd/tokenwall links %d of the project's packages: %v", len(own), own)
 }
 
+// TestProductionBinaryLinksOnlyTheStripeResourcesItCalls: the gateway builds stripe-go's
+// client of each resource it calls, not client.API, which holds every resource and links all
+// of stripe-go (some 60 more packages, 2.8 MB of code, read-only data and function tables
+// that a running tokenwall maps into memory).
+func TestProductionBinaryLinksOnlyTheStripeResourcesItCalls(t *testing.T) {
+	const stripeGo = "github.com/stripe/stripe-go/v76"
+	wanted := []string{"", "/customer", "/paymentintent", "/paymentmethod", "/refund", "/setupintent", "/webhook"}
+	var linked []string
+	for _, p := range goList(t, "-deps", "./cmd/tokenwall") {
+		if rest, ok := strings.CutPrefix(p.ImportPath, stripeGo); ok && (rest == "" || rest[0] == '/') {
+			linked = append(linked, rest)
+		}
+	}
+	if !slices.Contains(linked, "/paymentmethod") {
+		t.Fatalf("cmd/tokenwall links %v of stripe-go; the test reads the wrong thing", linked)
+	}
+	for _, rest := range linked {
+		if !slices.Contains(wanted, rest) && !strings.HasPrefix(rest, "/form") {
+			t.Errorf("the production binary links %s%s: call the resource's own client (gateway/stripe's services)", stripeGo, rest)
+		}
+	}
+}
+
 // TestOnlyAppBuildsTheServer: outside app/, no file (tests included) calls proxy.New, so
 // every test runs the wiring production runs.
 func TestOnlyAppBuildsTheServer(t *testing.T) {

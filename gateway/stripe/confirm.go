@@ -4,7 +4,6 @@ import (
 	"context"
 
 	stripego "github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/tokenwall/tokenwall/gateway"
 )
@@ -35,7 +34,7 @@ func (g *Gateway) ConfirmPayment(ctx context.Context, id string, c gateway.Confi
 	}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	pi, err := call(ctx, g, func(api *client.API) (*stripego.PaymentIntent, error) {
+	pi, err := call(ctx, g, func(api *services) (*stripego.PaymentIntent, error) {
 		return api.PaymentIntents.Confirm(id, params)
 	})
 	if err != nil {
@@ -57,7 +56,7 @@ func (g *Gateway) CancelPayment(ctx context.Context, id string, idempotencyKey s
 	params := &stripego.PaymentIntentCancelParams{Expand: paymentExpand()}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	pi, err := call(ctx, g, func(api *client.API) (*stripego.PaymentIntent, error) {
+	pi, err := call(ctx, g, func(api *services) (*stripego.PaymentIntent, error) {
 		return api.PaymentIntents.Cancel(id, params)
 	})
 	if err != nil {

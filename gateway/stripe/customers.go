@@ -4,7 +4,6 @@ import (
 	"context"
 
 	stripego "github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/tokenwall/tokenwall/gateway"
 )
@@ -33,7 +32,7 @@ func (g *Gateway) CreateCustomer(ctx context.Context, c gateway.CustomerRequest,
 	}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	cus, err := call(ctx, g, func(api *client.API) (*stripego.Customer, error) {
+	cus, err := call(ctx, g, func(api *services) (*stripego.Customer, error) {
 		return api.Customers.New(params)
 	})
 	if err != nil {
@@ -57,7 +56,7 @@ func (g *Gateway) AttachPaymentMethod(ctx context.Context, customerID, token str
 	params := &stripego.PaymentMethodAttachParams{Customer: stripego.String(customerID)}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	pm, err := call(ctx, g, func(api *client.API) (*stripego.PaymentMethod, error) {
+	pm, err := call(ctx, g, func(api *services) (*stripego.PaymentMethod, error) {
 		return api.PaymentMethods.Attach(token, params)
 	})
 	if err != nil {
@@ -71,7 +70,7 @@ func (g *Gateway) ListPaymentMethods(ctx context.Context, customerID string) ([]
 	if !validID(customerID) {
 		return nil, rejected("customer id malformed")
 	}
-	return call(ctx, g, func(api *client.API) ([]gateway.PaymentMethod, error) {
+	return call(ctx, g, func(api *services) ([]gateway.PaymentMethod, error) {
 		// The params live inside the attempt: the iterator writes its cursor into them.
 		params := &stripego.PaymentMethodListParams{
 			Customer: stripego.String(customerID),
@@ -103,7 +102,7 @@ func (g *Gateway) DetachPaymentMethod(ctx context.Context, token string, idempot
 	params := &stripego.PaymentMethodDetachParams{}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	_, err := call(ctx, g, func(api *client.API) (*stripego.PaymentMethod, error) {
+	_, err := call(ctx, g, func(api *services) (*stripego.PaymentMethod, error) {
 		return api.PaymentMethods.Detach(token, params)
 	})
 	return err
@@ -123,7 +122,7 @@ func (g *Gateway) DeleteCustomer(ctx context.Context, customerID string, idempot
 	params := &stripego.CustomerParams{}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	_, err := call(ctx, g, func(api *client.API) (*stripego.Customer, error) {
+	_, err := call(ctx, g, func(api *services) (*stripego.Customer, error) {
 		return api.Customers.Del(customerID, params)
 	})
 	return err

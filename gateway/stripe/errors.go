@@ -7,15 +7,14 @@ import (
 	"net/http"
 
 	stripego "github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/tokenwall/tokenwall/gateway"
 )
 
 // call runs one Stripe call through callAPI (one key refresh on a 401) and maps its error
 // with mapPaymentsError.
-func call[T any](ctx context.Context, g *Gateway, do func(api *client.API) (T, error)) (T, error) {
-	return callAPI(ctx, g, func(api *client.API) (T, error) {
+func call[T any](ctx context.Context, g *Gateway, do func(api *services) (T, error)) (T, error) {
+	return callAPI(ctx, g, func(api *services) (T, error) {
 		v, err := do(api)
 		if err != nil {
 			var zero T

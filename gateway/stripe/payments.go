@@ -6,7 +6,6 @@ import (
 	"time"
 
 	stripego "github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/tokenwall/tokenwall/gateway"
 )
@@ -75,7 +74,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, p gateway.PaymentRequest, i
 	}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	pi, err := call(ctx, g, func(api *client.API) (*stripego.PaymentIntent, error) {
+	pi, err := call(ctx, g, func(api *services) (*stripego.PaymentIntent, error) {
 		return api.PaymentIntents.New(params)
 	})
 	if err != nil {
@@ -102,7 +101,7 @@ func (g *Gateway) CapturePayment(ctx context.Context, id string, amount int64, i
 	}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	pi, err := call(ctx, g, func(api *client.API) (*stripego.PaymentIntent, error) {
+	pi, err := call(ctx, g, func(api *services) (*stripego.PaymentIntent, error) {
 		return api.PaymentIntents.Capture(id, params)
 	})
 	if err != nil {
@@ -118,7 +117,7 @@ func (g *Gateway) GetPayment(ctx context.Context, id string) (gateway.Payment, e
 	}
 	params := &stripego.PaymentIntentParams{Expand: paymentExpand()}
 	params.Context = ctx
-	pi, err := call(ctx, g, func(api *client.API) (*stripego.PaymentIntent, error) {
+	pi, err := call(ctx, g, func(api *services) (*stripego.PaymentIntent, error) {
 		return api.PaymentIntents.Get(id, params)
 	})
 	if err != nil {
@@ -145,7 +144,7 @@ func (g *Gateway) CreateRefund(ctx context.Context, r gateway.RefundRequest, ide
 	}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	re, err := call(ctx, g, func(api *client.API) (*stripego.Refund, error) {
+	re, err := call(ctx, g, func(api *services) (*stripego.Refund, error) {
 		return api.Refunds.New(params)
 	})
 	if err != nil {

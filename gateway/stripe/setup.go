@@ -4,7 +4,6 @@ import (
 	"context"
 
 	stripego "github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/tokenwall/tokenwall/gateway"
 )
@@ -57,7 +56,7 @@ func (g *Gateway) CreateSetupIntent(ctx context.Context, r gateway.SetupRequest,
 	}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	return setupCall(ctx, g, func(api *client.API) (*stripego.SetupIntent, error) {
+	return setupCall(ctx, g, func(api *services) (*stripego.SetupIntent, error) {
 		return api.SetupIntents.New(params)
 	})
 }
@@ -77,7 +76,7 @@ func (g *Gateway) ConfirmSetupIntent(ctx context.Context, id string, returnURL s
 	params := &stripego.SetupIntentConfirmParams{ReturnURL: optString(returnURL)}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	return setupCall(ctx, g, func(api *client.API) (*stripego.SetupIntent, error) {
+	return setupCall(ctx, g, func(api *services) (*stripego.SetupIntent, error) {
 		return api.SetupIntents.Confirm(id, params)
 	})
 }
@@ -89,7 +88,7 @@ func (g *Gateway) GetSetupIntent(ctx context.Context, id string) (gateway.SetupI
 	}
 	params := &stripego.SetupIntentParams{}
 	params.Context = ctx
-	return setupCall(ctx, g, func(api *client.API) (*stripego.SetupIntent, error) {
+	return setupCall(ctx, g, func(api *services) (*stripego.SetupIntent, error) {
 		return api.SetupIntents.Get(id, params)
 	})
 }
@@ -106,13 +105,13 @@ func (g *Gateway) CancelSetupIntent(ctx context.Context, id string, idempotencyK
 	params := &stripego.SetupIntentCancelParams{}
 	params.Context = ctx
 	params.IdempotencyKey = stripego.String(idempotencyKey)
-	return setupCall(ctx, g, func(api *client.API) (*stripego.SetupIntent, error) {
+	return setupCall(ctx, g, func(api *services) (*stripego.SetupIntent, error) {
 		return api.SetupIntents.Cancel(id, params)
 	})
 }
 
 // setupCall runs one SetupIntent call with call and converts the answer with setupOf.
-func setupCall(ctx context.Context, g *Gateway, do func(api *client.API) (*stripego.SetupIntent, error)) (gateway.SetupIntent, error) {
+func setupCall(ctx context.Context, g *Gateway, do func(api *services) (*stripego.SetupIntent, error)) (gateway.SetupIntent, error) {
 	si, err := call(ctx, g, do)
 	if err != nil {
 		return gateway.SetupIntent{}, err

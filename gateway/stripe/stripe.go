@@ -1,6 +1,6 @@
 // Package stripe implements gateway.Gateway with stripe-go v76. It is the only user of
 // stripe-go outside webhook verification, and it uses no stripe-go package globals: each
-// API key gets its own client.API.
+// API key gets its own set of resource clients (services).
 package stripe
 
 import (
@@ -12,7 +12,11 @@ import (
 	"time"
 
 	stripego "github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
+	"github.com/stripe/stripe-go/v76/customer"
+	"github.com/stripe/stripe-go/v76/paymentintent"
+	"github.com/stripe/stripe-go/v76/paymentmethod"
+	"github.com/stripe/stripe-go/v76/refund"
+	"github.com/stripe/stripe-go/v76/setupintent"
 
 	"github.com/tokenwall/tokenwall/gateway"
 )
@@ -46,7 +50,7 @@ type Gateway struct {
 
 	mu     sync.Mutex
 	key    string
-	client *client.API
+	client *services
 }
 
 // New returns a Stripe gateway.
@@ -66,8 +70,20 @@ func New(o Options) (*Gateway, error) {
 	return &Gateway{opts: o, http: &http.Client{Timeout: o.Timeout, Transport: tr}}, nil
 }
 
+// services are the Stripe API resources tokenwall calls, each stripe-go's client of that
+// resource on one backend and key. stripe-go's client.API holds a client of every resource,
+// and so links all of its some 150 packages into the binary: 2.8 MB more of code, read-only
+// data and function tables, which a running tokenwall maps into memory.
+type services struct {
+	Customers      *customer.Client
+	PaymentIntents *paymentintent.Client
+	PaymentMethods *paymentmethod.Client
+	Refunds        *refund.Client
+	SetupIntents   *setupintent.Client
+}
+
 // api returns the client for the current key, building a new one after a key change.
-func (g *Gateway) api() (*client.API, error) {
+func (g *Gateway) api() (*services, error) {
 	key, err := g.opts.Key()
 	if err != nil {
 		return nil, &gateway.Error{Code: "gateway_unavailable", Kind: gateway.ErrUnavailable, Err: fmt.Errorf("stripe key: %w", err)}
@@ -85,18 +101,21 @@ func (g *Gateway) api() (*client.API, error) {
 		LeveledLogger:     g.opts.Logger,
 		EnableTelemetry:   stripego.Bool(false),
 	}
-	g.client = client.New(key, &stripego.Backends{
-		API:     stripego.GetBackendWithConfig(stripego.APIBackend, cfg),
-		Connect: stripego.GetBackendWithConfig(stripego.ConnectBackend, cfg),
-		Uploads: stripego.GetBackendWithConfig(stripego.UploadsBackend, cfg),
-	})
+	b := stripego.GetBackendWithConfig(stripego.APIBackend, cfg)
+	g.client = &services{
+		Customers:      &customer.Client{B: b, Key: key},
+		PaymentIntents: &paymentintent.Client{B: b, Key: key},
+		PaymentMethods: &paymentmethod.Client{B: b, Key: key},
+		Refunds:        &refund.Client{B: b, Key: key},
+		SetupIntents:   &setupintent.Client{B: b, Key: key},
+	}
 	g.key = key
 	return g.client, nil
 }
 
 // Tokenize creates a Stripe PaymentMethod from the card.
 func (g *Gateway) Tokenize(ctx context.Context, c gateway.Card, idempotencyKey string) (gateway.PaymentMethod, error) {
-	pm, err := callAPI(ctx, g, func(api *client.API) (*createdCard, error) {
+	pm, err := callAPI(ctx, g, func(api *services) (*createdCard, error) {
 		return createPaymentMethod(ctx, api, c, idempotencyKey)
 	})
 	if err != nil {
@@ -108,7 +127,7 @@ func (g *Gateway) Tokenize(ctx context.Context, c gateway.Card, idempotencyKey s
 // callAPI runs do with the client for the current key. When Stripe refuses the key
 // (gateway.ErrAuth), it asks OnAuthError for a fresh one and runs do once more: do must pass
 // the same idempotency key both times. do maps its own errors.
-func callAPI[T any](ctx context.Context, g *Gateway, do func(api *client.API) (T, error)) (T, error) {
+func callAPI[T any](ctx context.Context, g *Gateway, do func(api *services) (T, error)) (T, error) {
 	v, err := withAPIOf(g, do)
 	if errors.Is(err, gateway.ErrAuth) && g.opts.OnAuthError != nil {
 		if rerr := g.opts.OnAuthError(ctx); rerr == nil {
@@ -120,7 +139,7 @@ func callAPI[T any](ctx context.Context, g *Gateway, do func(api *client.API) (T
 
 // withAPIOf is one attempt of callAPI: a function, not a method, because Go methods
 // cannot take type parameters.
-func withAPIOf[T any](g *Gateway, do func(api *client.API) (T, error)) (T, error) {
+func withAPIOf[T any](g *Gateway, do func(api *services) (T, error)) (T, error) {
 	api, err := g.api()
 	if err != nil {
 		var zero T
@@ -171,7 +190,7 @@ func (c *createdCard) paymentMethod() gateway.PaymentMethod {
 
 // createPaymentMethod is stripe-go's paymentmethod.Client.New, the same call through the
 // same backend (retries, idempotency, errors), answered into a createdCard.
-func createPaymentMethod(ctx context.Context, api *client.API, c gateway.Card, idempotencyKey string) (*createdCard, error) {
+func createPaymentMethod(ctx context.Context, api *services, c gateway.Card, idempotencyKey string) (*createdCard, error) {
 	params := &stripego.PaymentMethodParams{
 		Type: stripego.String(string(stripego.PaymentMethodTypeCard)),
 		Card: &stripego.PaymentMethodCardParams{
