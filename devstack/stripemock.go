@@ -122,3 +122,10 @@ func redactStripeMockLine(line []byte) []byte {
 	}
 	return out
 }
+
+// Pid is stripe-mock's process id (the Scenario runs in this process).
+func (s *StripeMock) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc.cmd.Process.Pid
+}

@@ -58,6 +58,8 @@ type tokenizeSample struct {
 	// parts is where tokenwall's time went in this run, from its own histograms (tokenwall
 	// runs only).
 	parts tokenizeParts
+	// cpu is the server core's CPU time per checkout over the run, by process.
+	cpu cpuShare
 }
 
 // tokenizeParts are the mean milliseconds per checkout of tokenwall's server-side time and of
@@ -99,6 +101,11 @@ func partsBetween(before, after [][2]float64) tokenizeParts {
 		return 1000 * (after[i][0] - before[i][0]) / n
 	}
 	return tokenizeParts{request: mean(0), gateway: mean(1), audit: mean(2)}
+}
+
+// cpuPids are the processes of cpuRoles, in its order.
+func (st *stack) cpuPids() []int {
+	return []int{st.tw.pids()[0], st.stripe.Pid(), os.Getpid(), st.upstream.pids()[0]}
 }
 
 // runWrk runs wrk pinned to the load core against u for d.
@@ -243,15 +250,26 @@ func (st *stack) tokenize(ctx context.Context, s settings, target string, client
 			return tokenizeSample{}, fmt.Errorf("tokenwall's histograms: %w", err)
 		}
 	}
+	pids := st.cpuPids()
+	cpuBefore, err := readCPU(pids, serverCPU)
+	if err != nil {
+		return tokenizeSample{}, fmt.Errorf("CPU time: %w", err)
+	}
 	out, err := run(ctx, pinned(s.pin, loadCPU, st.selfBin, args...))
 	if err != nil {
 		return tokenizeSample{}, fmt.Errorf("tokenize client %s: %w\n%s", target, err, out)
+	}
+	cpuAfter, err := readCPU(pids, serverCPU)
+	if err != nil {
+		return tokenizeSample{}, fmt.Errorf("CPU time: %w", err)
 	}
 	var r tokenizeResult
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		return tokenizeSample{}, fmt.Errorf("tokenize client %s: %w\n%s", target, err, out)
 	}
-	smp := tokenizeSample{target: target, clients: clients, tokenizeResult: r}
+	// Requests cut short at the run's end did CPU work too; the figure per checkout counts
+	// the answered ones, so it is a little high, for both paths alike.
+	smp := tokenizeSample{target: target, clients: clients, tokenizeResult: r, cpu: shareBetween(cpuBefore, cpuAfter, r.Requests+r.Errors)}
 	if target == modeTokenwall {
 		after, err := histogramTotals(ctx, st.tw)
 		if err != nil {

@@ -227,15 +227,15 @@ func parseGauge(text, name string) (float64, error) {
 // errNoSeries is parseSumCount's answer for a series the exposition does not hold.
 var errNoSeries = errors.New("no _sum and _count in the metrics")
 
-// parseVmRSS reads VmRSS in KiB from /proc/PID/status text.
-func parseVmRSS(status string) (int, error) {
+// parseStatusKiB reads a field in KiB (VmRSS, RssAnon, RssFile) from /proc/PID/status text.
+func parseStatusKiB(status, field string) (int, error) {
 	for line := range strings.SplitSeq(status, "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			f := strings.Fields(rest)
 			if len(f) >= 1 {
 				return strconv.Atoi(f[0])
 			}
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS line")
+	return 0, fmt.Errorf("no %s line", field)
 }

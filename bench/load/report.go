@@ -144,10 +144,12 @@ type tokenizeStats struct {
 	errors, runs  int
 	firstError    string
 	parts         tokenizeParts // tokenwall's: medians of each part's mean
+	cpu           cpuShare      // medians of each figure
 }
 
 func (r *report) tokenizeStats(target string, clients int) tokenizeStats {
-	var rps, p50, p99, req, gw, aud []float64
+	var rps, p50, p99, req, gw, aud, other, busy []float64
+	procs := make([][]float64, len(cpuRoles))
 	var st tokenizeStats
 	for _, s := range r.tokenize {
 		if s.target != target || s.clients != clients {
@@ -163,9 +165,19 @@ func (r *report) tokenizeStats(target string, clients int) tokenizeStats {
 		}
 		p50, p99 = append(p50, s.P50ms), append(p99, s.P99ms)
 		req, gw, aud = append(req, s.parts.request), append(gw, s.parts.gateway), append(aud, s.parts.audit)
+		for i := range procs {
+			if i < len(s.cpu.procMS) {
+				procs[i] = append(procs[i], s.cpu.procMS[i])
+			}
+		}
+		other, busy = append(other, s.cpu.otherMS), append(busy, s.cpu.busy)
 	}
 	st.rps, st.p50, st.p99 = median(rps), median(p50), median(p99)
 	st.parts = tokenizeParts{request: median(req), gateway: median(gw), audit: median(aud)}
+	st.cpu = cpuShare{procMS: make([]float64, len(procs)), otherMS: median(other), busy: median(busy)}
+	for i, v := range procs {
+		st.cpu.procMS[i] = median(v)
+	}
 	return st
 }
 
@@ -313,6 +325,27 @@ func (r *report) markdown() string {
 			percent(p.audit, p.request), num(p.request-p.gateway-p.audit, 2))
 	}
 
+	w("\nThe server core's CPU time per checkout, by process, from `/proc/PID/stat` and `/proc/stat` over each run\n")
+	w("(10 ms ticks; medians over the rounds). Kernel and other is the rest of the core's busy time: the kernel's\n")
+	w("own threads (among them the writeback of each fsync), interrupts, and any other process. In a closed loop\n")
+	w("on a busy core, each client waits for the others' work too: a checkout's latency comes near the clients\n")
+	w("times the core time per checkout, so every 0.1 ms of CPU per checkout is about 0.4 ms of latency at 4 clients.\n\n")
+	w("| clients | path |")
+	for _, role := range cpuRoles {
+		w(" %s ms |", role)
+	}
+	w(" kernel and other ms | core busy per checkout ms | core busy |\n| ---: | --- |%s ---: | ---: | ---: |\n", strings.Repeat(" ---: |", len(cpuRoles)))
+	for _, c := range s.tokenizeClients {
+		for _, mode := range []string{modeTokenwall, modeDirect} {
+			cs := r.tokenizeStats(mode, c).cpu
+			w("| %d | %s |", c, mode)
+			for _, v := range cs.procMS {
+				w(" %s |", num(v, 3))
+			}
+			w(" %s | %s | %s |\n", num(cs.otherMS, 3), num(cs.totalMS(), 3), percent(cs.busy, 1))
+		}
+	}
+
 	w("\n## Memory (VmRSS; nginx: master + worker)\n\n")
 	w("| server | RSS idle MiB | RSS with idle keep-alive connections MiB | connections held | KiB per connection | tokenwall / this |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	twRSS, twOK := r.rssOf(nameTokenwall)
@@ -331,6 +364,16 @@ func (r *report) markdown() string {
 			rel = ratio(float64(twRSS.heldKiB), float64(m.heldKiB))
 		}
 		w("| %s | %s | %s | %d | %s | %s |\n", name, num(float64(m.idleKiB)/1024, 1), num(float64(m.heldKiB)/1024, 1), m.held, num(per, 1), rel)
+	}
+	w("\nVmRSS is the anonymous memory (RssAnon: the process's own, heap and stacks) and the file-backed pages\n")
+	w("(RssFile: nearly all the binary's code, read-only data and function tables, which the page cache holds and\n")
+	w("every process mapping the same file shares; a larger binary maps more of them). With the connections held:\n\n")
+	w("| server | RSS MiB | anonymous MiB | file-backed MiB |\n| --- | ---: | ---: | ---: |\n")
+	for _, name := range []string{nameTokenwall, nameBare, nameNginx} {
+		if m, ok := r.rssOf(name); ok {
+			k := m.heldKinds
+			w("| %s | %s | %s | %s |\n", name, num(float64(k.all)/1024, 1), num(float64(k.anon)/1024, 1), num(float64(k.file)/1024, 1))
+		}
 	}
 	w("\nWhat the Go runtime holds of it, idle and with the connections held (its own figures: heap spans in use,\n")
 	w("which hold live objects and garbage not yet collected; goroutine stacks; heap memory free but not yet\n")

@@ -138,9 +138,9 @@ func TestParseMallocsAndRSS(t *testing.T) {
 	if _, err := parseMallocs("go_gc_duration_seconds 1\n"); err == nil {
 		t.Error("parseMallocs found a count that is not there")
 	}
-	kib, err := parseVmRSS("Name:\tnginx\nVmPeak:\t  100 kB\nVmRSS:\t   12345 kB\n")
+	kib, err := parseStatusKiB("Name:\tnginx\nVmPeak:\t  100 kB\nVmRSS:\t   12345 kB\n", "VmRSS")
 	if err != nil || kib != 12345 {
-		t.Errorf("parseVmRSS = %d, %v", kib, err)
+		t.Errorf("parseStatusKiB(VmRSS) = %d, %v", kib, err)
 	}
 }
 
@@ -162,10 +162,13 @@ func sampleReport() *report {
 	add(nameTokenwall, protoH2, 20000, 30, 60, nan())
 	for _, c := range []int{4, 64} {
 		r.tokenize = append(r.tokenize,
-			tokenizeSample{target: modeTokenwall, clients: c, tokenizeResult: tokenizeResult{Requests: 1000, Seconds: 5, P50ms: 2.5, P99ms: 6}},
-			tokenizeSample{target: modeDirect, clients: c, tokenizeResult: tokenizeResult{Requests: 1500, Seconds: 5, P50ms: 2, P99ms: 4}})
+			tokenizeSample{target: modeTokenwall, clients: c, tokenizeResult: tokenizeResult{Requests: 1000, Seconds: 5, P50ms: 2.5, P99ms: 6},
+				cpu: cpuShare{procMS: []float64{0.6, 0.3, 0.3, 0.1}, otherMS: 0.2, busy: 0.97}},
+			tokenizeSample{target: modeDirect, clients: c, tokenizeResult: tokenizeResult{Requests: 1500, Seconds: 5, P50ms: 2, P99ms: 4},
+				cpu: cpuShare{procMS: []float64{0, 0.35, 0.3, 0.1}, otherMS: 0.15, busy: 0.99}})
 	}
-	r.rss = []rssSample{{target: nameTokenwall, idleKiB: 40 << 10, heldKiB: 70 << 10, held: 1000, goHeld: goMemory{30 << 20, 8 << 20, 5 << 20}},
+	r.rss = []rssSample{{target: nameTokenwall, idleKiB: 40 << 10, heldKiB: 70 << 10, held: 1000, goHeld: goMemory{30 << 20, 8 << 20, 5 << 20},
+		heldKinds: rssKinds{all: 70 << 10, anon: 50 << 10, file: 20 << 10}},
 		{target: nameBare, idleKiB: 10 << 10, heldKiB: 40 << 10, held: 1000, goHeld: goMemory{20 << 20, 8 << 20, 1 << 20},
 			goIdle: goMemory{10 << 20, 1 << 20, 2 << 20}}}
 	return r
@@ -187,6 +190,10 @@ func TestMarkdownRatiosAndVerdicts(t *testing.T) {
 		"| nginx | n/a | n/a | 0 | n/a | n/a |",
 		"| heap allocations per pass-through request ≤ 1.1× the bare proxy's | 90.0 / 60.0 = 1.50× | FAIL |",
 		"| tokenwall | connections held | 30.0 | 8.0 | 5.0 |",
+		"| clients | path | tokenwall ms | stripe-mock ms | scenario front ms | upstream ms | kernel and other ms | core busy per checkout ms | core busy |",
+		"| 4 | tokenwall | 0.600 | 0.300 | 0.300 | 0.100 | 0.200 | 1.500 | 97% |",
+		"| 64 | direct | 0.000 | 0.350 | 0.300 | 0.100 | 0.150 | 0.900 | 99% |",
+		"| tokenwall | 70.0 | 50.0 | 20.0 |",
 		"| bare Go | connections held | 20.0 | 8.0 | 1.0 |",
 		"| bare Go | idle | 10.0 | 1.0 | 2.0 |",
 		"| date | 2026-12-03 12:00 UTC |",
@@ -299,5 +306,43 @@ tokenwall_audit_write_duration_seconds_count 100
 	}
 	if got := percent(2, 10); got != "20%" {
 		t.Errorf("percent(2, 10) = %s", got)
+	}
+}
+
+func TestCPUTicksParse(t *testing.T) {
+	// A command name with a space and a parenthesis, as proc(5) allows.
+	stat := "4242 (tokenwall (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 9 0 100 1000 500\n"
+	if got, err := parseProcTicks(stat); err != nil || got != 325 {
+		t.Errorf("parseProcTicks = %d, %v; want 250 + 75", got, err)
+	}
+	if _, err := parseProcTicks("4242 (short) S 1 2\n"); err == nil {
+		t.Error("parseProcTicks read a line too short to hold the times")
+	}
+	procStat := "cpu  900 0 300 5000 100 0 0 0 0 0\ncpu0 400 0 100 2500 50 0 0 0 0 0\ncpu1 500 10 200 2500 50 20 30 40 0 0\n"
+	busy, total, err := parseCoreTicks(procStat, "cpu1")
+	if err != nil || busy != 500+10+200+20+30 || total != 3350 {
+		t.Errorf("parseCoreTicks(cpu1) = %d, %d, %v; want 760 of 3350 (idle, iowait and steal not busy)", busy, total, err)
+	}
+	if _, _, err := parseCoreTicks(procStat, "cpu2"); err == nil {
+		t.Error("parseCoreTicks found a core that is not there")
+	}
+}
+
+func TestShareBetween(t *testing.T) {
+	before := cpuReading{procs: []int64{100, 50, 10, 5}, busy: 1000, total: 4000}
+	after := cpuReading{procs: []int64{160, 80, 30, 15}, busy: 1150, total: 4200}
+	c := shareBetween(before, after, 1000)
+	want := []float64{0.6, 0.3, 0.2, 0.1} // ticks × 10 ms / 1000 checkouts
+	for i, w := range want {
+		if math.Abs(c.procMS[i]-w) > 1e-9 {
+			t.Errorf("procMS[%d] = %v; want %v", i, c.procMS[i], w)
+		}
+	}
+	// The core was busy 150 ticks; the processes used 120 of them.
+	if math.Abs(c.otherMS-0.3) > 1e-9 || math.Abs(c.totalMS()-1.5) > 1e-9 || math.Abs(c.busy-0.75) > 1e-9 {
+		t.Errorf("other %v, total %v, busy %v; want 0.3, 1.5, 0.75", c.otherMS, c.totalMS(), c.busy)
+	}
+	if c := shareBetween(before, after, 0); !math.IsNaN(c.procMS[0]) || !math.IsNaN(c.otherMS) {
+		t.Errorf("a run without checkouts gave figures: %+v", c)
 	}
 }

@@ -377,19 +377,29 @@ func childrenOf(pid int) []int {
 	return kids
 }
 
-// rssKiB adds up VmRSS of the server's processes.
-func rssKiB(s *server) (int, error) {
-	total := 0
+// rssFields are what rssKiB reads of /proc/PID/status, in rssKinds' order.
+var rssFields = []string{"VmRSS", "RssAnon", "RssFile"}
+
+// rssKinds is a server's resident memory in KiB: all of it, the anonymous part (its own
+// memory: heap, stacks) and the file-backed part (mostly its binary's pages, which the page
+// cache holds and other processes mapping the file share).
+type rssKinds struct{ all, anon, file int }
+
+// rssKiB adds up rssFields of the server's processes.
+func rssKiB(s *server) (rssKinds, error) {
+	var sum [3]int
 	for _, pid := range s.pids() {
 		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
 		if err != nil {
-			return 0, err
+			return rssKinds{}, err
 		}
-		kib, err := parseVmRSS(string(b))
-		if err != nil {
-			return 0, fmt.Errorf("pid %d: %w", pid, err)
+		for i, field := range rssFields {
+			kib, err := parseStatusKiB(string(b), field)
+			if err != nil {
+				return rssKinds{}, fmt.Errorf("pid %d: %w", pid, err)
+			}
+			sum[i] += kib
 		}
-		total += kib
 	}
-	return total, nil
+	return rssKinds{all: sum[0], anon: sum[1], file: sum[2]}, nil
 }
