@@ -26,8 +26,14 @@ func newPublicHosts(hosts []string) publicHosts {
 
 // has reports whether the Host header value hostport names one of the public hosts: its
 // host part compared without case and without one trailing dot, an IP address by its value.
+// A host sent as the set holds it (the usual case) is found as it is; only another spelling
+// is made canonical, which allocates (net.ParseIP, and its error for a name).
 func (p publicHosts) has(hostport string) bool {
-	_, ok := p[canonicalHost(hostOnly(hostport))]
+	host := hostOnly(hostport)
+	if _, ok := p[host]; ok {
+		return true
+	}
+	_, ok := p[canonicalHost(host)]
 	return ok
 }
 

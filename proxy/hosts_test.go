@@ -1,6 +1,9 @@
 package proxy
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestPublicHostsMatch(t *testing.T) {
 	hosts := newPublicHosts([]string{"Pay.Example.com", "10.0.0.7", "::1", "localhost."})
@@ -31,5 +34,29 @@ func TestPublicHostsMatch(t *testing.T) {
 				t.Errorf("has(%q) = %v, want %v", tc.host, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPublicHostsFastPathIsTheCanonicalMatch: has looks a host up as sent before making it
+// canonical; every Host, of many spellings, gets the answer of the canonical comparison alone.
+func TestPublicHostsFastPathIsTheCanonicalMatch(t *testing.T) {
+	configured := []string{"Pay.Example.com", "10.0.0.7", "::1", "localhost.", "2001:db8::7", "a-b.example"}
+	hosts := newPublicHosts(configured)
+	canonical := func(hostport string) bool { _, ok := hosts[canonicalHost(hostOnly(hostport))]; return ok }
+	var sent []string
+	for _, h := range append(configured, "pay.example.com", "PAY.example.COM.", "10.0.0.8", "0:0:0:0:0:0:0:1",
+		"2001:DB8:0::7", "::ffff:10.0.0.7", "localhost", "LOCALHOST..", "a-b.example.", "b.example", "", ".", "[", "]") {
+		for _, form := range []string{"%s", "%s:8443", "[%s]", "[%s]:443", "%s.", "%s:"} {
+			sent = append(sent, fmt.Sprintf(form, h))
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() { hosts.has("pay.example.com:8443") })
+	for _, hp := range sent {
+		if got, want := hosts.has(hp), canonical(hp); got != want {
+			t.Errorf("has(%q) = %v; the canonical comparison says %v", hp, got, want)
+		}
+	}
+	if allocs != 0 {
+		t.Errorf("a Host sent as configured costs %v allocations; want 0", allocs)
 	}
 }

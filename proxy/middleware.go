@@ -91,8 +91,11 @@ func setAsideClientRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 // written (few requests write one; making it for each was three allocations a request).
 func (s *Server) contextLogger(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Response().Header().Get(echo.HeaderXRequestID)
-		ctx := withInfo(c.Request().Context(), &requestInfo{id: id, log: &s.log})
+		info := &requestInfo{log: &s.log}
+		if ids := c.Response().Header()[echo.HeaderXRequestID]; len(ids) == 1 {
+			info.id, info.idHeader = ids[0], ids
+		}
+		ctx := withInfo(c.Request().Context(), info)
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}

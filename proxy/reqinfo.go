@@ -17,7 +17,9 @@ import (
 // (the reverse proxy) and the error (errorHandler). The API key is held in the Echo context
 // (SetAPIKey), once.
 type requestInfo struct {
-	id             string
+	id string
+	// idHeader is the response's X-Request-Id values ([id]); the request to the app shares it.
+	idHeader       []string
 	log            *zerolog.Logger // the server's; requestLog adds the id
 	tokenization   *tokenization
 	gatewayLatency time.Duration

@@ -89,7 +89,13 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
-			pr.SetXForwarded()
+			// X-Forwarded-*, and the request id: the app logs the same id as tokenwall, so
+			// one checkout can be followed across both.
+			var ids []string
+			if info := infoFrom(pr.In.Context()); info != nil {
+				ids = info.idHeader
+			}
+			forwarded(pr, ids)
 			acceptedEncodings(pr.Out.Header)
 			if _, ok := pr.In.Context().Value(pageKey{}).(*pages.Page); ok {
 				pr.Out.Header.Set("Accept-Encoding", "identity")
@@ -98,11 +104,6 @@ func newUpstream(cfg config.Upstream, lg zerolog.Logger, watch func(*http.Respon
 			pr.Out.Header.Del(sigHeader)
 			if sign, ok := pr.In.Context().Value(signatureKey{}).(signFunc); ok {
 				pr.Out.Header.Set(sigHeader, sign(pr.Out))
-			}
-			// The app logs the same request id as tokenwall, so one checkout can be followed
-			// across both.
-			if info := infoFrom(pr.In.Context()); info != nil && info.id != "" {
-				pr.Out.Header.Set("X-Request-Id", info.id)
 			}
 		},
 		Transport:  tr,

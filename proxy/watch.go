@@ -174,18 +174,37 @@ func (s *Server) watchResponse(resp *http.Response) {
 	resp.Body = cw
 }
 
+// decodableEncoding reports whether an Accept-Encoding item ("gzip;q=0.8") names an encoding
+// the watcher decodes.
+func decodableEncoding(item string) bool {
+	name, _, _ := strings.Cut(strings.TrimSpace(item), ";")
+	switch name = strings.TrimSpace(name); {
+	case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"), strings.EqualFold(name, "deflate"), strings.EqualFold(name, "identity"):
+		return true
+	}
+	return false
+}
+
 // acceptedEncodings keeps of a client's Accept-Encoding only what the watcher can decode, so
 // the app never answers in an encoding tokenwall cannot read.
+// A single header line naming only such encodings is left as sent, without allocating.
 func acceptedEncodings(h http.Header) {
 	v := h.Get("Accept-Encoding")
 	if v == "" {
 		return
 	}
+	if len(h["Accept-Encoding"]) == 1 {
+		all := true
+		for t := range strings.SplitSeq(v, ",") {
+			all = all && decodableEncoding(t)
+		}
+		if all {
+			return
+		}
+	}
 	var keep []string
-	for _, t := range strings.Split(v, ",") {
-		name, _, _ := strings.Cut(strings.TrimSpace(t), ";")
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "gzip", "x-gzip", "deflate", "identity":
+	for t := range strings.SplitSeq(v, ",") {
+		if decodableEncoding(t) {
 			keep = append(keep, strings.TrimSpace(t))
 		}
 	}

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"math/rand/v2"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -64,5 +66,42 @@ func TestPanWatchAcrossChunks(t *testing.T) {
 		if got := watchChunks(body, sizes...); got != want {
 			t.Fatalf("chunks %v: %d reports, the whole body %d", sizes, got, want)
 		}
+	}
+}
+
+// TestAcceptedEncodings: the app is asked only for encodings the card watch decodes; a list
+// of those alone, on one line, is sent on as the client wrote it, without an allocation.
+func TestAcceptedEncodings(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string // the client's Accept-Encoding lines
+		want []string // what the app gets; nil: no header
+	}{
+		{name: "none", in: nil, want: nil},
+		{name: "gzip alone", in: []string{"gzip"}, want: []string{"gzip"}},
+		{name: "decodable, as written", in: []string{"gzip;q=1.0,  deflate , identity"}, want: []string{"gzip;q=1.0,  deflate , identity"}},
+		{name: "any case", in: []string{"GZip, X-GZIP"}, want: []string{"GZip, X-GZIP"}},
+		{name: "a browser's", in: []string{"gzip, deflate, br, zstd"}, want: []string{"gzip, deflate"}},
+		{name: "only undecodable", in: []string{"br, zstd"}, want: []string{"identity"}},
+		{name: "empty items", in: []string{"gzip,,deflate"}, want: []string{"gzip, deflate"}},
+		{name: "a name that only begins like one", in: []string{"gzipx, deflate"}, want: []string{"deflate"}},
+		{name: "second line with br", in: []string{"gzip", "br"}, want: []string{"gzip"}},
+		{name: "wildcard", in: []string{"*"}, want: []string{"identity"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.in != nil {
+				h["Accept-Encoding"] = append([]string(nil), tc.in...)
+			}
+			acceptedEncodings(h)
+			if got := h["Accept-Encoding"]; !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Accept-Encoding %q became %q; want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	h := http.Header{"Accept-Encoding": {"gzip, deflate"}}
+	if n := testing.AllocsPerRun(100, func() { acceptedEncodings(h) }); n != 0 {
+		t.Errorf("a decodable list cost %v allocations; want 0", n)
 	}
 }
