@@ -9,11 +9,11 @@ import (
 )
 
 // forwarded sets the request to the app's X-Forwarded-For, -Host and -Proto as
-// httputil.ProxyRequest.SetXForwarded does, with its X-Request-Id (shared with the
-// response's, never changed once set), with three allocations fewer (TestForwardedIsSetXForwarded):
-// the values' slices share one array. Under Rewrite, ReverseProxy has already dropped the client's own
-// X-Forwarded-* headers, so X-Forwarded-For is the client's address alone; one set before
-// is extended, as SetXForwarded does.
+// httputil.ProxyRequest.SetXForwarded does, and its X-Request-Id (the response's slice,
+// shared: never changed once set), with three allocations fewer than SetXForwarded and a Set
+// (TestForwardedIsSetXForwarded): the values' slices share one array. Under Rewrite,
+// ReverseProxy has already dropped the client's own X-Forwarded-* headers, so X-Forwarded-For
+// is the client's address alone; one set before is extended, as SetXForwarded does.
 func forwarded(pr *httputil.ProxyRequest, requestID []string) {
 	h := pr.Out.Header
 	var v *[3]string

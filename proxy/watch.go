@@ -177,17 +177,19 @@ func (s *Server) watchResponse(resp *http.Response) {
 // decodableEncoding reports whether an Accept-Encoding item ("gzip;q=0.8") names an encoding
 // the watcher decodes.
 func decodableEncoding(item string) bool {
-	name, _, _ := strings.Cut(strings.TrimSpace(item), ";")
-	switch name = strings.TrimSpace(name); {
-	case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"), strings.EqualFold(name, "deflate"), strings.EqualFold(name, "identity"):
-		return true
+	name, _, _ := strings.Cut(item, ";")
+	name = strings.TrimSpace(name)
+	for _, e := range [...]string{"gzip", "x-gzip", "deflate", "identity"} {
+		if strings.EqualFold(name, e) {
+			return true
+		}
 	}
 	return false
 }
 
 // acceptedEncodings keeps of a client's Accept-Encoding only what the watcher can decode, so
-// the app never answers in an encoding tokenwall cannot read.
-// A single header line naming only such encodings is left as sent, without allocating.
+// the app never answers in an encoding tokenwall cannot read. A single header line naming only
+// such encodings is left as sent, without allocating.
 func acceptedEncodings(h http.Header) {
 	v := h.Get("Accept-Encoding")
 	if v == "" {

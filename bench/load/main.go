@@ -203,7 +203,7 @@ func measureAll(ctx context.Context, st *stack, s settings, rep *report, log io.
 		}
 		rep.rss = append(rep.rss, m)
 		fmt.Fprintf(log, "rss  %-9s idle %6.1f MiB  with %d idle connections %6.1f MiB  (Go heap in use %s -> %s MiB, stacks %s -> %s MiB)\n",
-			t.name, float64(m.idleKiB)/1024, m.held, float64(m.heldKiB)/1024,
+			t.name, float64(m.idleRSS.all)/1024, m.held, float64(m.heldRSS.all)/1024,
 			num(m.goIdle.heapInuse/(1<<20), 1), num(m.goHeld.heapInuse/(1<<20), 1), num(m.goIdle.stackInuse/(1<<20), 1), num(m.goHeld.stackInuse/(1<<20), 1))
 	}
 	return nil

@@ -267,8 +267,8 @@ func (st *stack) tokenize(ctx context.Context, s settings, target string, client
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		return tokenizeSample{}, fmt.Errorf("tokenize client %s: %w\n%s", target, err, out)
 	}
-	// Requests cut short at the run's end did CPU work too; the figure per checkout counts
-	// the answered ones, so it is a little high, for both paths alike.
+	// Requests cut short at the run's end did CPU work too; the figure per checkout divides by
+	// the answered ones (failures included), so it is a little high, for both paths alike.
 	smp := tokenizeSample{target: target, clients: clients, tokenizeResult: r, cpu: shareBetween(cpuBefore, cpuAfter, r.Requests+r.Errors)}
 	if target == modeTokenwall {
 		after, err := histogramTotals(ctx, st.tw)

@@ -357,13 +357,13 @@ func (r *report) markdown() string {
 		}
 		per := nan()
 		if m.held > 0 {
-			per = float64(m.heldKiB-m.idleKiB) / float64(m.held)
+			per = float64(m.heldRSS.all-m.idleRSS.all) / float64(m.held)
 		}
 		rel := "n/a"
 		if twOK {
-			rel = ratio(float64(twRSS.heldKiB), float64(m.heldKiB))
+			rel = ratio(float64(twRSS.heldRSS.all), float64(m.heldRSS.all))
 		}
-		w("| %s | %s | %s | %d | %s | %s |\n", name, num(float64(m.idleKiB)/1024, 1), num(float64(m.heldKiB)/1024, 1), m.held, num(per, 1), rel)
+		w("| %s | %s | %s | %d | %s | %s |\n", name, num(float64(m.idleRSS.all)/1024, 1), num(float64(m.heldRSS.all)/1024, 1), m.held, num(per, 1), rel)
 	}
 	w("\nVmRSS is the anonymous memory (RssAnon: the process's own, heap and stacks) and the file-backed pages\n")
 	w("(RssFile: nearly all the binary's code, read-only data and function tables, which the page cache holds and\n")
@@ -371,7 +371,7 @@ func (r *report) markdown() string {
 	w("| server | RSS MiB | anonymous MiB | file-backed MiB |\n| --- | ---: | ---: | ---: |\n")
 	for _, name := range []string{nameTokenwall, nameBare, nameNginx} {
 		if m, ok := r.rssOf(name); ok {
-			k := m.heldKinds
+			k := m.heldRSS
 			w("| %s | %s | %s | %s |\n", name, num(float64(k.all)/1024, 1), num(float64(k.anon)/1024, 1), num(float64(k.file)/1024, 1))
 		}
 	}
@@ -415,7 +415,7 @@ func (r *report) markdown() string {
 		verdict(added <= targetAddedP50ms, measured(added) && tw.errors == 0))
 	rssMiB := nan()
 	if twOK && twRSS.held == s.idleConns {
-		rssMiB = float64(twRSS.heldKiB) / 1024
+		rssMiB = float64(twRSS.heldRSS.all) / 1024
 	}
 	w("| RSS ≤ %.0f MiB with %d idle keep-alive connections | %s MiB | %s |\n", targetRSSMiB, s.idleConns, num(rssMiB, 1), verdict(rssMiB <= targetRSSMiB, measured(rssMiB)))
 	twA, bareA := r.passStats(nameTokenwall, protoH1).allocs, r.passStats(nameBare, protoH1).allocs

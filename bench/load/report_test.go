@@ -167,9 +167,9 @@ func sampleReport() *report {
 			tokenizeSample{target: modeDirect, clients: c, tokenizeResult: tokenizeResult{Requests: 1500, Seconds: 5, P50ms: 2, P99ms: 4},
 				cpu: cpuShare{procMS: []float64{0, 0.35, 0.3, 0.1}, otherMS: 0.15, busy: 0.99}})
 	}
-	r.rss = []rssSample{{target: nameTokenwall, idleKiB: 40 << 10, heldKiB: 70 << 10, held: 1000, goHeld: goMemory{30 << 20, 8 << 20, 5 << 20},
-		heldKinds: rssKinds{all: 70 << 10, anon: 50 << 10, file: 20 << 10}},
-		{target: nameBare, idleKiB: 10 << 10, heldKiB: 40 << 10, held: 1000, goHeld: goMemory{20 << 20, 8 << 20, 1 << 20},
+	r.rss = []rssSample{{target: nameTokenwall, idleRSS: rssKinds{all: 40 << 10}, heldRSS: rssKinds{all: 70 << 10, anon: 50 << 10, file: 20 << 10},
+		held: 1000, goHeld: goMemory{30 << 20, 8 << 20, 5 << 20}},
+		{target: nameBare, idleRSS: rssKinds{all: 10 << 10}, heldRSS: rssKinds{all: 40 << 10}, held: 1000, goHeld: goMemory{20 << 20, 8 << 20, 1 << 20},
 			goIdle: goMemory{10 << 20, 1 << 20, 2 << 20}}}
 	return r
 }

@@ -17,11 +17,10 @@ import (
 
 // rssSample is a server's resident memory, idle and with idleConns keep-alive connections open.
 type rssSample struct {
-	target           string
-	idleKiB, heldKiB int
-	// idleKinds and heldKinds split them into anonymous and file-backed memory.
-	idleKinds, heldKinds rssKinds
-	held                 int
+	target string
+	// idleRSS and heldRSS are its RSS idle and with the connections held, in KiB.
+	idleRSS, heldRSS rssKinds
+	held             int
 	// goIdle and goHeld are what the Go runtime says of its memory, idle and while the
 	// connections are held (Go servers only; NaN otherwise): what RSS is made of.
 	goIdle, goHeld goMemory
@@ -142,10 +141,9 @@ func closeAll(cs []net.Conn) {
 func (st *stack) measureRSS(ctx context.Context, s *server, n int) (rssSample, error) {
 	smp := rssSample{target: s.name, goIdle: goMemory{nan(), nan(), nan()}, goHeld: goMemory{nan(), nan(), nan()}}
 	var err error
-	if smp.idleKinds, err = rssKiB(s); err != nil {
+	if smp.idleRSS, err = rssKiB(s); err != nil {
 		return smp, err
 	}
-	smp.idleKiB = smp.idleKinds.all
 	if s.admin != "" {
 		if smp.goIdle, err = readGoMemory(ctx, s); err != nil {
 			return smp, fmt.Errorf("%s's Go memory: %w", s.name, err)
@@ -158,10 +156,9 @@ func (st *stack) measureRSS(ctx context.Context, s *server, n int) (rssSample, e
 	defer closeAll(conns)
 	smp.held = len(conns)
 	time.Sleep(time.Second)
-	if smp.heldKinds, err = rssKiB(s); err != nil {
+	if smp.heldRSS, err = rssKiB(s); err != nil {
 		return smp, err
 	}
-	smp.heldKiB = smp.heldKinds.all
 	if s.admin != "" {
 		if smp.goHeld, err = readGoMemory(ctx, s); err != nil {
 			return smp, fmt.Errorf("%s's Go memory: %w", s.name, err)

@@ -72,8 +72,8 @@ func New(o Options) (*Gateway, error) {
 
 // services are the Stripe API resources tokenwall calls, each stripe-go's client of that
 // resource on one backend and key. stripe-go's client.API holds a client of every resource,
-// and so links all of its some 150 packages into the binary: 2.8 MB more of code, read-only
-// data and function tables, which a running tokenwall maps into memory.
+// and so links all of stripe-go into the binary (68 packages against these 8): 2.8 MB more of
+// code, read-only data and function tables, which a running tokenwall maps into memory.
 type services struct {
 	Customers      *customer.Client
 	PaymentIntents *paymentintent.Client
