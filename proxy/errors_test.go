@@ -81,7 +81,7 @@ func TestErrorHandler(t *testing.T) {
 			var logBuf bytes.Buffer
 			logger := zerolog.New(&logBuf)
 			req := httptest.NewRequest(tc.method, "/pay", nil)
-			info := &requestInfo{id: "req-errors-test", log: &logger}
+			info := &requestInfo{idHeader: []string{"req-errors-test"}, log: &logger}
 			req = req.WithContext(withInfo(req.Context(), info))
 			rec := httptest.NewRecorder()
 			c := echo.New().NewContext(req, rec)

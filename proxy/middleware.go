@@ -93,7 +93,7 @@ func (s *Server) contextLogger(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		info := &requestInfo{log: &s.log}
 		if ids := c.Response().Header()[echo.HeaderXRequestID]; len(ids) == 1 {
-			info.id, info.idHeader = ids[0], ids
+			info.idHeader = ids
 		}
 		ctx := withInfo(c.Request().Context(), info)
 		c.SetRequest(c.Request().WithContext(ctx))

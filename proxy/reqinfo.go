@@ -17,8 +17,8 @@ import (
 // (the reverse proxy) and the error (errorHandler). The API key is held in the Echo context
 // (SetAPIKey), once.
 type requestInfo struct {
-	id string
-	// idHeader is the response's X-Request-Id values ([id]); the request to the app shares it.
+	// idHeader is the response's X-Request-Id values, [id] (nil when there is none); the
+	// request to the app shares it.
 	idHeader       []string
 	log            *zerolog.Logger // the server's; requestLog adds the id
 	tokenization   *tokenization
@@ -47,14 +47,22 @@ func requestLog(ctx context.Context) *zerolog.Logger {
 		l := zerolog.Nop()
 		return &l
 	}
-	l := i.log.With().Str(logging.FieldRequestID, i.id).Logger()
+	l := i.log.With().Str(logging.FieldRequestID, i.id()).Logger()
 	return &l
 }
 
 // RequestID is tokenwall's id of the request ctx belongs to ("" outside a request).
 func RequestID(ctx context.Context) string {
 	if i := infoFrom(ctx); i != nil {
-		return i.id
+		return i.id()
+	}
+	return ""
+}
+
+// id is the request's id, from its X-Request-Id ("" when there is none).
+func (i *requestInfo) id() string {
+	if len(i.idHeader) == 1 {
+		return i.idHeader[0]
 	}
 	return ""
 }
